@@ -1,0 +1,1 @@
+"""One module per probe section; each registers `parse(text)` under the section's name."""
