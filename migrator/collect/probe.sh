@@ -52,6 +52,7 @@ done; :'
   sect hostname 1024 5 cat /proc/sys/kernel/hostname
   sect cpuinfo 8192 5 sh -c 'grep -c "^processor" /proc/cpuinfo; grep -m1 "^model name" /proc/cpuinfo; :'
   sect meminfo 16384 5 cat /proc/meminfo
+  sect passwd 1048576 5 sh -c 'getent passwd 2>/dev/null || cat /etc/passwd'
   sect uptime 1024 5 cat /proc/uptime
   sect processes 16777216 60 sh -c "$procs_code" procs "$M"
   sect proc_net_tcp 8388608 10 cat /proc/net/tcp
