@@ -1,0 +1,123 @@
+"""One host's sections in, its findings out: the entry point of the analysis."""
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+from analyzers.apps import group_processes, identify, identity_evidence, program_names, unit_of
+from analyzers.base import Evidence, Section
+from analyzers.facts import HostFacts, parse_sections
+from analyzers.findings import Application, HostFindings
+from analyzers.network import sockets_by_pid
+from analyzers.state import find_state, verdict, with_usage
+
+# software -> package names that carry its version
+PACKAGES = {"redis": ("redis-server", "redis", "redis7"), "postgresql": ("postgresql", "postgresql-server"),
+            "mysql": ("mysql-server", "mysql-community-server", "mysql-server-core-8.0"),
+            "mariadb": ("mariadb-server", "mariadb-server-core"), "etcd": ("etcd-server", "etcd"),
+            "nginx": ("nginx", "nginx-core", "nginx-light", "nginx-full")}
+
+
+def upstream_version(version: str) -> str:
+    """'5:7.0.15-1~deb12u1' -> '7.0.15' (epoch and distribution revision dropped)."""
+    version = version.split(":", 1)[-1]
+    match = re.match(r"[0-9]+(?:\.[0-9]+)*", version)
+    return match.group(0) if match else ""
+
+
+def package_versions(facts: HostFacts) -> dict[str, str]:
+    versions: dict[str, str] = {}
+    for section in ("packages_dpkg", "packages_rpm", "packages_apk"):
+        for pkg in facts.get(section):
+            versions.setdefault(pkg.name, pkg.version)
+    return versions
+
+
+def _version(software: str, packages: Mapping[str, str]) -> str:
+    for name in PACKAGES.get(software, ()):
+        if name in packages:
+            return upstream_version(packages[name])
+    if software == "postgresql":
+        majors = sorted((n for n in packages if re.fullmatch(r"postgresql-[0-9]+", n)), reverse=True)
+        if majors:
+            return upstream_version(packages[majors[0]])
+    return ""
+
+
+def _cpu_percent(group: list, facts: HostFacts) -> float:
+    uptime = facts.get("uptime", 0.0) or 0.0
+    ticks = facts.clock_ticks
+    total = 0.0
+    for p in group:
+        alive = uptime - p.starttime / ticks
+        if alive > 1:
+            total += (p.utime + p.stime) / ticks / alive * 100
+    return round(total, 2)
+
+
+def _key(software: str, name: str, unit: str, listeners, used: set[str]) -> str:
+    if unit:
+        key = unit
+    elif software in ("python-app", "java-app", "node-app", "unknown"):
+        key = f"{software}:{name}"
+    else:
+        key = software
+    if key in used:
+        port = next((l.port for l in listeners), None)
+        key = f"{key}:{port}" if port is not None and f"{key}:{port}" not in used else key
+        n = 2
+        while key in used:
+            key, n = f"{key.rsplit('#', 1)[0]}#{n}", n + 1
+    used.add(key)
+    return key
+
+
+def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | None = None) -> HostFindings:
+    """Group, name and judge every application of one host. Never raises on odd input."""
+    facts = parse_sections(sections)
+    users = facts.get("passwd", {})
+    packages = package_versions(facts)
+    mounts = facts.get("mounts")
+    listeners, connections = sockets_by_pid(facts)
+    groups, _aside = group_processes(facts.get("processes"))
+    apps: list[Application] = []
+    plumbing: list[str] = []
+    used_keys: set[str] = set()
+    for group in groups:
+        ident = identify(group)
+        leader = group[0]
+        if ident.category == "plumbing":
+            plumbing.append(f"{ident.name}: {' '.join(program_names(leader)[:1])} (pid {leader.pid})")
+            continue
+        pids = tuple(p.pid for p in group)
+        app_listeners = tuple(l for p in pids for l in listeners.get(p, ()))
+        app_connections = tuple(c for p in pids for c in connections.get(p, ()))
+        locations, ignored = find_state(ident.software, group, mounts)
+        locations = with_usage(locations, usage or {})
+        decided, reason, confidence = verdict(ident.software, locations, ignored)
+        unit = unit_of(leader)
+        evidence = [identity_evidence(ident, leader), Evidence("rule", reason, "verdict")]
+        evidence += [Evidence("proc_net", f"listens on {l.protocol} {l.address}:{l.port} ({l.scope})",
+                              "listening-socket") for l in app_listeners[:10]]
+        apps.append(Application(
+            key=_key(ident.software, ident.name, unit, app_listeners, used_keys),
+            name=ident.name, software=ident.software, version=_version(ident.software, packages),
+            category=ident.category, pids=pids, user=users.get(leader.uid, str(leader.uid) if leader.uid is not None else ""),
+            uid=leader.uid, command=tuple(leader.cmdline), exe=leader.exe, cwd=leader.cwd, unit=unit,
+            listeners=app_listeners, connections=app_connections, state=tuple(locations),
+            verdict=decided, verdict_reason=reason, confidence=confidence, evidence=tuple(evidence),
+            rss_kib=sum(p.rss_kib for p in group), cpu_percent=_cpu_percent(group, facts)))
+    os_release = facts.get("os_release", {})
+    cpu = facts.get("cpuinfo", None)
+    return HostFindings(
+        hostname=facts.get("hostname", "") or "", os_name=os_release.get("PRETTY_NAME", os_release.get("NAME", "")),
+        os_version=os_release.get("VERSION_ID", ""), cpu_count=getattr(cpu, "count", 0) or 0,
+        mem_total_kib=facts.get("meminfo", {}).get("MemTotal", 0), addresses=facts.addresses(),
+        applications=tuple(sorted(apps, key=lambda a: a.key)), plumbing=tuple(plumbing),
+        missing=tuple(facts.notes))
+
+
+def state_paths(findings: HostFindings) -> list[str]:
+    """The paths whose size the collector measures in its second round trip."""
+    return sorted({loc.path for app in findings.applications for loc in app.state})
+

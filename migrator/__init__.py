@@ -1,0 +1,33 @@
+"""migrator: agentless inventory of VMs and Kubernetes plans for their stateful workloads."""
+from __future__ import annotations
+
+import secrets
+from typing import Any, Mapping
+
+from flask import Flask
+
+from migrator.config import load_settings
+from migrator.db import Database
+from migrator.jobs import JobRunner
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app from defaults, MIGRATOR_* variables and `config`. No IO here."""
+    settings = load_settings(config)
+    app = Flask(__name__, template_folder="../templates", instance_path=settings["INSTANCE_PATH"])
+    app.config.update(settings)
+    app.config["SECRET_KEY"] = settings["SECRET_KEY"] or secrets.token_hex(32)
+    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    app.extensions["migrator.db"] = Database(settings["DATABASE_URL"])
+    app.extensions["migrator.jobs"] = JobRunner()
+
+    from migrator.api import bp as api_bp
+    from migrator.web import bp as web_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
+    return app
+
+
+def get_db(app: Flask) -> Database:
+    return app.extensions["migrator.db"]

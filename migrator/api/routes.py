@@ -1,0 +1,130 @@
+"""Hosts, scans, applications and plans."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, jsonify, request, url_for
+from werkzeug.exceptions import UnsupportedMediaType
+
+from migrator import get_db
+from migrator.api import bp
+from migrator.credentials import CredentialCipher
+from migrator.errors import InputError, NotFound
+from migrator.models import Host, Plan, Scan
+from migrator.services import findings, hosts, plans, scans
+
+
+def json_body() -> dict[str, Any]:
+    if not request.is_json:
+        raise UnsupportedMediaType("send the request body as application/json")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise InputError("the request body is not valid JSON")
+    if not isinstance(data, dict):
+        raise InputError("the request body must be a JSON object")
+    return data
+
+
+def _refs(data: dict[str, Any]) -> list[str]:
+    refs = data.get("hosts", [])
+    if not isinstance(refs, list) or not all(isinstance(r, (int, str)) and not isinstance(r, bool) for r in refs):
+        raise InputError("hosts must be a list of host ids or names", "hosts")
+    return [str(r) for r in refs]
+
+
+@bp.get("/health")
+def health():
+    return jsonify(status="ok")
+
+
+@bp.get("/hosts")
+def list_hosts():
+    with get_db(current_app).session() as s:
+        return jsonify(items=[hosts.host_dict(h) for h in s.query(Host).order_by(Host.id)])
+
+
+@bp.post("/hosts")
+def create_host():
+    data = json_body()
+    with get_db(current_app).session() as s:
+        host = hosts.add_host(s, CredentialCipher(current_app.config), data)
+        body = hosts.host_dict(host)
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_host", host_id=body["id"])
+    return response
+
+
+@bp.get("/hosts/<int:host_id>")
+def get_host(host_id: int):
+    with get_db(current_app).session() as s:
+        return jsonify(hosts.host_dict(hosts.get_host(s, host_id)))
+
+
+@bp.post("/scans")
+def start_scan():
+    data = json_body()
+    db = get_db(current_app)
+    with db.session() as s:
+        scan = scans.create_scan(s, hosts.find_hosts(s, _refs(data)))
+        scan_id = scan.id
+        body = scans.scan_dict(scan)
+    settings = dict(current_app.config)
+    current_app.extensions["migrator.jobs"].submit(scans.run_scan, db, settings, scan_id)
+    response = jsonify(body)
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.get_scan", scan_id=scan_id)
+    return response
+
+
+@bp.get("/scans/<int:scan_id>")
+def get_scan(scan_id: int):
+    with get_db(current_app).session() as s:
+        scan = s.get(Scan, scan_id)
+        if scan is None:
+            raise NotFound(f"scan {scan_id} does not exist")
+        return jsonify(scans.scan_dict(scan))
+
+
+@bp.get("/applications")
+def list_applications():
+    args = request.args
+    with get_db(current_app).session() as s:
+        apps = findings.list_applications(s, host=args.get("host"), verdict=args.get("verdict"),
+                                          software=args.get("software"))
+        return jsonify(items=[findings.application_dict(a) for a in apps])
+
+
+@bp.post("/plans")
+def create_plan():
+    data = json_body()
+    namespace = data.get("namespace", "default")
+    with get_db(current_app).session() as s:
+        plan = plans.create_plan(s, hosts.find_hosts(s, _refs(data)), namespace=namespace,
+                                 kubernetes_version=current_app.config.get("KUBERNETES_VERSION"))
+        body = plans.plan_dict(plan)
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_plan", plan_id=body["id"])
+    return response
+
+
+def _plan(s, plan_id: int) -> Plan:
+    plan = s.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound(f"plan {plan_id} does not exist")
+    return plan
+
+
+@bp.get("/plans/<int:plan_id>")
+def get_plan(plan_id: int):
+    with get_db(current_app).session() as s:
+        return jsonify(plans.plan_dict(_plan(s, plan_id)))
+
+
+@bp.get("/plans/<int:plan_id>/yaml")
+def get_plan_yaml(plan_id: int):
+    with get_db(current_app).session() as s:
+        text = _plan(s, plan_id).yaml
+    return Response(text, mimetype="application/yaml",
+                    headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.yaml"'})

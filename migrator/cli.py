@@ -1,0 +1,199 @@
+"""The `migrator` command: thin commands over the services, with plain-words errors."""
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from migrator import create_app, get_db, migrate
+from migrator.credentials import CredentialCipher
+from migrator.errors import MigratorError
+from migrator.services import findings, hosts, plans, scans
+
+
+class Context:
+    def __init__(self, database: str | None):
+        self.app = create_app({"DATABASE_URL": database} if database else None)
+        self._upgraded = False
+
+    @property
+    def db(self):
+        if not self._upgraded:
+            migrate.upgrade(self.app.config["DATABASE_URL"])
+            self._upgraded = True
+        return get_db(self.app)
+
+
+class Group(click.Group):
+    """Turns migrator's errors into one line on stderr and exit status 1, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except MigratorError as exc:
+            click.secho(f"error: {exc}", err=True, fg="red")
+            sys.exit(1)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database", envvar="MIGRATOR_DATABASE_URL", help="SQLAlchemy URL (default: SQLite under instance/).")
+@click.pass_context
+def main(ctx: click.Context, database: str | None) -> None:
+    """Inventory VMs over SSH and plan their move to Kubernetes."""
+    ctx.obj = Context(database)
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(obj: Context) -> None:
+    """Upgrade the database to the newest migration."""
+    obj.db
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Request threads.")
+@click.pass_obj
+def serve(obj: Context, host: str, port: int, threads: int) -> None:
+    """Upgrade the database, then serve the web UI and the API."""
+    from waitress import serve as waitress_serve
+
+    interrupted = scans.mark_interrupted(obj.db)
+    if interrupted:
+        click.echo(f"{interrupted} host scan(s) left unfinished by a previous run were marked failed")
+    click.echo(f"migrator serving on http://{host}:{port}/ (database {obj.app.config['DATABASE_URL']})")
+    waitress_serve(obj.app, host=host, port=port, threads=threads)
+
+
+@main.group("hosts")
+def hosts_group() -> None:
+    """Add and list the hosts to inventory."""
+
+
+@hosts_group.command("add")
+@click.argument("name")
+@click.option("--address", help="IP address or DNS name (default: NAME).")
+@click.option("--port", type=int, default=22, show_default=True)
+@click.option("--user", "username", help="Login name (default: from ~/.ssh/config, else root).")
+@click.option("--key", "key_path", type=click.Path(dir_okay=False), help="Private key file.")
+@click.option("--agent", is_flag=True, help="Authenticate with the keys in ssh-agent.")
+@click.option("--password", "ask_password", is_flag=True, help="Prompt for a password (stored encrypted).")
+@click.option("--sudo", is_flag=True, help="Run the probe through `sudo -n` (non-root login).")
+@click.pass_obj
+def hosts_add(obj: Context, name, address, port, username, key_path, agent, ask_password, sudo) -> None:
+    """Add a host to the inventory."""
+    data = {"name": name, "address": address or name, "port": port, "username": username,
+            "key_path": str(Path(key_path).expanduser().resolve()) if key_path else None,
+            "auth_method": "password" if ask_password else ("agent" if agent else "key"),
+            "become": "sudo" if sudo else "none"}
+    if ask_password:
+        data["password"] = getpass.getpass(f"password for {username or 'root'}@{data['address']}: ")
+    with obj.db.session() as s:
+        host = hosts.add_host(s, CredentialCipher(obj.app.config), data)
+        click.echo(f"added host {host.id}: {host.name} ({host.address}:{host.port})")
+
+
+@hosts_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def hosts_list(obj: Context, as_json: bool) -> None:
+    """List hosts with the result of their last scan."""
+    with obj.db.session() as s:
+        rows = []
+        for h in hosts.find_hosts(s, None):
+            last = findings.last_scan_host(s, h.id)
+            rows.append({**hosts.host_dict(h), "last_scan": last.status if last else "never",
+                         "last_error": last.error if last else None})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        line = f"{r['id']:>4}  {r['name']:<24} {r['address']}:{r['port']:<6} {r['last_scan']}"
+        click.echo(line + (f"  ({r['last_error']})" if r["last_error"] else ""))
+
+
+@main.command()
+@click.argument("host_refs", nargs=-1)
+@click.pass_obj
+def scan(obj: Context, host_refs: tuple[str, ...]) -> None:
+    """Scan hosts (ids or names; all hosts when none given), showing progress per host."""
+    db = obj.db
+    with db.session() as s:
+        scan_row = scans.create_scan(s, hosts.find_hosts(s, list(host_refs)))
+        scan_id, count = scan_row.id, len(scan_row.hosts)
+    click.echo(f"scan {scan_id}: {count} host(s)")
+
+    def progress(host: str, stage: str, detail: str) -> None:
+        color = {"done": "green", "failed": "red"}.get(stage)
+        click.secho(f"  {host:<24} {stage:<10} {detail}", fg=color)
+
+    status = scans.run_scan(db, dict(obj.app.config), scan_id, progress)
+    click.echo(f"scan {scan_id} {status}")
+    if status != "done":
+        sys.exit(1 if status == "failed" else 2)
+
+
+@main.command()
+@click.option("--host", help="Only this host (name).")
+@click.option("--verdict", type=click.Choice(findings.VERDICTS), help="Only stateful or stateless apps.")
+@click.option("--software", help="Only this software (e.g. redis, postgresql, python-app).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON with all evidence.")
+@click.pass_obj
+def apps(obj: Context, host, verdict, software, as_json) -> None:
+    """List applications found by the latest scan of each host, with verdict and evidence."""
+    with obj.db.session() as s:
+        rows = [findings.application_dict(a)
+                for a in findings.list_applications(s, host=host, verdict=verdict, software=software)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no applications yet: add hosts with `migrator hosts add`, then run `migrator scan`")
+    for r in rows:
+        ports = ", ".join(f"{p['port']}/{p['protocol']} ({p['scope']})" for p in r["ports"]) or "no ports"
+        click.secho(f"{r['host']}/{r['key']}: {r['software']} {r['version']}".rstrip(), bold=True)
+        click.echo(f"  {r['verdict'].upper()}: {r['verdict_reason']}")
+        click.echo(f"  ports: {ports}")
+        for st in r["state"]:
+            size = "unmeasured" if st["size_bytes"] is None else f"{st['size_bytes'] / 1048576:.1f} MiB"
+            click.echo(f"  state: {st['path']} ({st['filesystem']}, {size})")
+        for e in r["evidence"][:4]:
+            click.echo(f"  evidence [{e['rule']}]: {e['detail']}")
+
+
+@main.group("plan")
+def plan_group() -> None:
+    """Kubernetes plans built from the findings."""
+
+
+@plan_group.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File (default: stdout).")
+@click.option("--host", "host_refs", multiple=True, help="Only these hosts (repeatable; default all).")
+@click.option("--namespace", default="default", show_default=True)
+@click.pass_obj
+def plan_export(obj: Context, output, host_refs, namespace) -> None:
+    """Build a plan from the latest findings, validate it and write it as multi-document YAML."""
+    with obj.db.session() as s:
+        plan = plans.create_plan(s, hosts.find_hosts(s, list(host_refs)), namespace=namespace,
+                                 kubernetes_version=obj.app.config.get("KUBERNETES_VERSION"))
+        text, problems, plan_id = plan.yaml, plan.problems, plan.id
+    if output:
+        Path(output).write_text(text)
+        click.echo(f"plan {plan_id} written to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+    for p in problems:
+        click.secho(f"invalid: {p['kind']}/{p['name']}: {p['path']}: {p['message']}", err=True, fg="red")
+    if problems:
+        sys.exit(1)
+    click.echo(f"plan {plan_id} is valid against the Kubernetes schemas", err=True)

@@ -1,0 +1,82 @@
+"""Collection over an open session: the probe (exec 1) and the size of state paths (exec 2).
+
+Both commands are fixed strings. Nothing from a user or a host is interpolated into them:
+the probe reads its nonce as an argument we generate, and the measurement reads the paths
+to measure as data on its standard input.
+"""
+from __future__ import annotations
+
+import secrets
+import shlex
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Protocol
+
+from migrator.errors import AuthError, ProbeError
+
+# Reads one path per line on stdin; prints "KIB<TAB>FILES<TAB>PATH" ("-" when unreadable).
+MEASURE_SCRIPT = (
+    'LC_ALL=C; export LC_ALL; '
+    'if command -v timeout >/dev/null 2>&1; then T="timeout -s KILL 60"; else T=""; fi; '
+    'while IFS= read -r p; do '
+    '[ -e "$p" ] || { printf "%s\\t%s\\t%s\\n" - - "$p"; continue; }; '
+    'k=$($T du -skx -- "$p" 2>/dev/null | cut -f1); '
+    'n=$($T find "$p" -xdev -type f 2>/dev/null | wc -l); '
+    'printf "%s\\t%s\\t%s\\n" "${k:--}" "$(echo $n)" "$p"; '
+    'done'
+)
+MAX_MEASURED_PATHS = 200
+
+
+class Session(Protocol):
+    username: str
+
+    def run(self, command: str, stdin: bytes = b"", *, timeout: float = ..., max_bytes: int = ...): ...
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    nonce: str
+    output: bytes
+    stderr: bytes
+    exit_status: int | None
+    truncated: bool
+    seconds: float
+
+
+@lru_cache(maxsize=1)
+def probe_script() -> bytes:
+    return resources.files("migrator.collect").joinpath("probe.sh").read_bytes()
+
+
+def _become(command: str, username: str, become: str) -> str:
+    if become == "sudo" and username != "root":
+        return "sudo -n " + command
+    return command
+
+
+def run_probe(session: Session, *, become: str = "none", timeout: float = 300.0,
+              max_bytes: int = 64 * 1024 * 1024) -> ProbeRun:
+    """Send the probe on stdin to `sh -s` over one exec channel and return its raw output."""
+    nonce = secrets.token_hex(12)
+    command = _become(f"sh -s -- {nonce}", session.username, become)
+    result = session.run(command, probe_script(), timeout=timeout, max_bytes=max_bytes)
+    if become == "sudo" and result.exit_status == 1 and not result.stdout:
+        detail = result.stderr.decode("utf-8", "replace").strip()[:300]
+        raise AuthError(f"sudo refused to run the probe without a password: {detail or 'no detail'}")
+    if not result.stdout:
+        detail = result.stderr.decode("utf-8", "replace").strip()[:300]
+        raise ProbeError(f"the probe printed nothing (exit status {result.exit_status}): {detail or 'no detail'}")
+    return ProbeRun(nonce, result.stdout, result.stderr, result.exit_status, result.truncated, result.seconds)
+
+
+def measure_paths(session: Session, paths: list[str], *, become: str = "none",
+                  timeout: float = 300.0) -> bytes:
+    """Disk use and file count of each path, in one exec; paths travel as data on stdin."""
+    clean = [p for p in dict.fromkeys(paths) if p.startswith("/") and "\n" not in p and "\0" not in p]
+    if not clean:
+        return b""
+    command = _become("sh -c " + shlex.quote(MEASURE_SCRIPT), session.username, become)
+    stdin = "".join(p + "\n" for p in clean[:MAX_MEASURED_PATHS]).encode("utf-8", "surrogateescape")
+    return session.run(command, stdin, timeout=timeout, max_bytes=4 * 1024 * 1024).stdout

@@ -1,0 +1,243 @@
+"""The only module that speaks SSH (paramiko). It maps paramiko and socket errors to ours.
+
+One `SSHSession` is one TCP connection to one host. The server's key is checked before any
+credential is sent: against the key pinned in our database, else the user's known_hosts,
+else it is pinned on first use. A key that differs from the expected one is refused.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import select
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paramiko
+
+from migrator.errors import AuthError, ConnectError, HostKeyError, ProbeError
+
+
+@dataclass(frozen=True)
+class SSHTarget:
+    """Where and how to log in. `password` is held in memory only for the connection."""
+
+    address: str
+    port: int | None = None
+    username: str | None = None
+    auth_method: str = "key"  # key | agent | password
+    key_path: str | None = None
+    password: str | None = field(default=None, repr=False)
+    pinned_host_key: str | None = None  # "ssh-ed25519 AAAA..."
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    stdout: bytes
+    stderr: bytes
+    exit_status: int | None
+    truncated: bool
+    seconds: float
+
+
+def key_line(key: paramiko.PKey) -> str:
+    return f"{key.get_name()} {key.get_base64()}"
+
+
+def fingerprint(key_text: str) -> str:
+    """OpenSSH-style SHA256 fingerprint of a 'type base64' key line."""
+    blob = base64.b64decode(key_text.split()[1])
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def _resolve(target: SSHTarget, ssh_config_path: str | None) -> tuple[str, int, str, list[str]]:
+    """Apply ~/.ssh/config (HostName, Port, User, IdentityFile) under the explicit settings."""
+    host, port, user, identities = target.address, target.port, target.username, []
+    if ssh_config_path and Path(ssh_config_path).is_file():
+        try:
+            cfg = paramiko.SSHConfig.from_path(ssh_config_path).lookup(target.address)
+        except (OSError, paramiko.SSHException, ValueError) as exc:
+            raise ConnectError(f"cannot read SSH config {ssh_config_path}: {exc}") from exc
+        host = cfg.get("hostname", host)
+        port = port or int(cfg.get("port", 22))
+        user = user or cfg.get("user")
+        identities = [str(Path(p).expanduser()) for p in cfg.get("identityfile", [])]
+    return host, port or 22, user or "root", identities
+
+
+class SSHSession:
+    """A connected, authenticated SSH transport to one host."""
+
+    def __init__(self, target: SSHTarget, *, connect_timeout: float = 10.0,
+                 ssh_config_path: str | None = None, known_hosts_path: str | None = None):
+        self.target = target
+        self.connect_timeout = connect_timeout
+        self.ssh_config_path = ssh_config_path
+        self.known_hosts_path = known_hosts_path
+        self.host_key: str | None = None
+        self.newly_pinned = False
+        self.username = target.username or "root"
+        self.bytes_in = 0
+        self.exec_count = 0
+        self._transport: paramiko.Transport | None = None
+
+    # -- connection -------------------------------------------------------------------------
+    def connect(self) -> "SSHSession":
+        host, port, user, identities = _resolve(self.target, self.ssh_config_path)
+        self.username = user
+        where = f"{host}:{port}"
+        try:
+            sock = socket.create_connection((host, port), timeout=self.connect_timeout)
+        except socket.timeout as exc:
+            raise ConnectError(f"{where}: no answer within {self.connect_timeout:g} s") from exc
+        except socket.gaierror as exc:
+            raise ConnectError(f"{where}: host name does not resolve ({exc.strerror})") from exc
+        except OSError as exc:
+            raise ConnectError(f"{where}: cannot connect ({exc.strerror or exc})") from exc
+        transport = paramiko.Transport(sock)
+        transport.banner_timeout = self.connect_timeout
+        transport.handshake_timeout = self.connect_timeout
+        self._transport = transport
+        try:
+            transport.start_client(timeout=self.connect_timeout)
+            self._check_host_key(host, port, transport.get_remote_server_key())
+            self._authenticate(transport, user, identities, where)
+        except (HostKeyError, AuthError):
+            self.close()
+            raise
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            self.close()
+            raise ConnectError(f"{where}: SSH handshake failed ({exc or type(exc).__name__})") from exc
+        transport.set_keepalive(15)
+        return self
+
+    def _check_host_key(self, host: str, port: int, key: paramiko.PKey) -> None:
+        offered = key_line(key)
+        expected = self.target.pinned_host_key
+        source = "the key pinned for this host"
+        if not expected and self.known_hosts_path and Path(self.known_hosts_path).is_file():
+            lookup = host if port == 22 else f"[{host}]:{port}"
+            try:
+                known = paramiko.HostKeys(self.known_hosts_path).lookup(lookup)
+            except (OSError, paramiko.SSHException) as exc:
+                raise HostKeyError(f"cannot read known_hosts {self.known_hosts_path}: {exc}") from exc
+            if known:
+                if key.get_name() in known:
+                    expected = key_line(known[key.get_name()])
+                else:
+                    expected = key_line(next(iter(known.values())))
+                source = f"known_hosts ({self.known_hosts_path})"
+        if expected and expected.split()[:2] != offered.split()[:2]:
+            raise HostKeyError(
+                f"{host}:{port}: HOST KEY CHANGED: the server offered {key.get_name()} "
+                f"{fingerprint(offered)} but {source} is {fingerprint(expected)}. "
+                "Refusing to log in; if the change is expected, accept the new key explicitly.")
+        self.newly_pinned = not expected
+        self.host_key = offered
+
+    def _authenticate(self, transport: paramiko.Transport, user: str, identities: list[str],
+                      where: str) -> None:
+        method = self.target.auth_method
+        try:
+            if method == "password":
+                if not self.target.password:
+                    raise AuthError(f"{where}: password login chosen but no password given")
+                transport.auth_password(user, self.target.password)
+            elif method == "agent":
+                keys = paramiko.Agent().get_keys()
+                if not keys:
+                    raise AuthError(f"{where}: ssh-agent has no keys (is SSH_AUTH_SOCK set?)")
+                self._try_keys(transport, user, keys, where)
+            else:
+                paths = [self.target.key_path] if self.target.key_path else identities
+                if not paths:
+                    paths = [str(Path(f"~/.ssh/id_{t}").expanduser()) for t in ("ed25519", "ecdsa", "rsa")]
+                    paths = [p for p in paths if Path(p).is_file()]
+                if not paths:
+                    raise AuthError(f"{where}: no key file given and none found in ~/.ssh")
+                self._try_keys(transport, user, [self._load_key(p) for p in paths], where)
+        except paramiko.AuthenticationException as exc:
+            raise AuthError(f"{where}: login as {user!r} refused ({exc})") from exc
+        if not transport.is_authenticated():
+            raise AuthError(f"{where}: login as {user!r} refused")
+
+    @staticmethod
+    def _load_key(path: str) -> paramiko.PKey:
+        try:
+            return paramiko.PKey.from_path(Path(path).expanduser())
+        except FileNotFoundError as exc:
+            raise AuthError(f"key file {path} does not exist") from exc
+        except paramiko.PasswordRequiredException as exc:
+            raise AuthError(f"key file {path} is encrypted; load it into ssh-agent and use agent auth") from exc
+        except (OSError, paramiko.SSHException, ValueError) as exc:
+            raise AuthError(f"key file {path} cannot be read: {exc}") from exc
+
+    @staticmethod
+    def _try_keys(transport: paramiko.Transport, user: str, keys, where: str) -> None:
+        last: Exception | None = None
+        for key in keys:
+            try:
+                transport.auth_publickey(user, key)
+                return
+            except paramiko.AuthenticationException as exc:
+                last = exc
+        raise AuthError(f"{where}: login as {user!r} refused for every key offered") from last
+
+    # -- commands ---------------------------------------------------------------------------
+    def run(self, command: str, stdin: bytes = b"", *, timeout: float = 300.0,
+            max_bytes: int = 64 * 1024 * 1024) -> ExecResult:
+        """Run one command on one exec channel; stop at `timeout` seconds or `max_bytes`."""
+        if self._transport is None or not self._transport.is_active():
+            raise ProbeError("the SSH connection is closed")
+        started = time.monotonic()
+        deadline = started + timeout
+        try:
+            chan = self._transport.open_session(timeout=self.connect_timeout)
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise ProbeError(f"cannot open a command channel: {exc}") from exc
+        self.exec_count += 1
+        out, err, truncated = bytearray(), bytearray(), False
+        try:
+            chan.exec_command(command)
+            if stdin:
+                chan.sendall(stdin)
+            chan.shutdown_write()
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ProbeError(f"the host stopped answering: no end of output after {timeout:g} s")
+                while chan.recv_stderr_ready():
+                    chunk = chan.recv_stderr(65536)
+                    err += chunk[: max(0, 65536 - len(err))]
+                if chan.recv_ready():
+                    chunk = chan.recv(262144)
+                    self.bytes_in += len(chunk)
+                    if len(out) + len(chunk) > max_bytes:
+                        out += chunk[: max_bytes - len(out)]
+                        truncated = True
+                        break
+                    out += chunk
+                    continue
+                if chan.eof_received:
+                    if chan.exit_status_ready() or chan.status_event.wait(min(left, 1.0)):
+                        break
+                    continue
+                select.select([chan], [], [], min(left, 1.0))
+            status = chan.recv_exit_status() if chan.exit_status_ready() else None
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise ProbeError(f"the connection broke while reading output: {exc}") from exc
+        finally:
+            chan.close()
+        return ExecResult(bytes(out), bytes(err), status, truncated, time.monotonic() - started)
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    def __enter__(self) -> "SSHSession":
+        return self.connect()
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Use cases: the only layer that mixes the database, collection, analyzers and planner."""

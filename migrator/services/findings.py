@@ -1,0 +1,61 @@
+"""Reading findings back: the latest snapshot of each host and its applications."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from migrator.errors import InputError
+from migrator.models import Application, Host, ScanHost, Snapshot
+
+VERDICTS = ("stateful", "stateless")
+
+
+def latest_snapshots(session: Session, host_ids: list[int] | None = None) -> list[Snapshot]:
+    """The newest successful snapshot of each host (of the given hosts, or of all)."""
+    newest = select(Snapshot.host_id, func.max(Snapshot.id).label("id")).group_by(Snapshot.host_id)
+    if host_ids:
+        newest = newest.where(Snapshot.host_id.in_(host_ids))
+    sub = newest.subquery()
+    return list(session.scalars(select(Snapshot).join(sub, Snapshot.id == sub.c.id).order_by(Snapshot.host_id)))
+
+
+def list_applications(session: Session, *, host: str | None = None, verdict: str | None = None,
+                      software: str | None = None) -> list[Application]:
+    if verdict is not None and verdict not in VERDICTS:
+        raise InputError(f"verdict must be one of {', '.join(VERDICTS)}", "verdict")
+    ids = [s.id for s in latest_snapshots(session)]
+    query = (select(Application).where(Application.snapshot_id.in_(ids))
+             .options(selectinload(Application.ports), selectinload(Application.state_locations),
+                      selectinload(Application.peers), selectinload(Application.host))
+             .order_by(Application.host_id, Application.key))
+    if host:
+        h = session.scalar(select(Host).where(Host.name == host))
+        query = query.where(Application.host_id == (h.id if h else -1))
+    if verdict:
+        query = query.where(Application.verdict == verdict)
+    if software:
+        query = query.where(Application.software == software)
+    return list(session.scalars(query))
+
+
+def application_dict(app: Application) -> dict[str, Any]:
+    return {
+        "id": app.id, "host": app.host.name, "host_id": app.host_id, "key": app.key, "name": app.name,
+        "software": app.software, "version": app.version, "category": app.category,
+        "verdict": app.verdict, "verdict_reason": app.verdict_reason, "confidence": app.confidence,
+        "user": app.user, "command": app.command, "unit": app.unit, "pids": app.pids,
+        "ports": [{"protocol": p.protocol, "address": p.address, "port": p.port, "scope": p.scope}
+                  for p in app.ports],
+        "state": [{"path": s.path, "kind": s.kind, "filesystem": s.filesystem, "fstype": s.fstype,
+                   "size_bytes": s.size_bytes, "file_count": s.file_count, "evidence": s.evidence}
+                  for s in app.state_locations],
+        "peers": [{"local": f"{p.local_address}:{p.local_port}", "remote": f"{p.remote_address}:{p.remote_port}",
+                   "direction": p.direction} for p in app.peers],
+        "evidence": app.evidence,
+    }
+
+
+def last_scan_host(session: Session, host_id: int) -> ScanHost | None:
+    return session.scalar(select(ScanHost).where(ScanHost.host_id == host_id).order_by(ScanHost.id.desc()))

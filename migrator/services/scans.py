@@ -1,0 +1,211 @@
+"""Scanning: connect, probe, measure, store the raw snapshot, analyze, store the findings.
+
+Each host's scan is independent: its failure is recorded on its ScanHost row in plain words
+and the other hosts go on. Progress (the stage) is committed as it happens, so a poller or
+a person watching sees it live.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Mapping
+
+from sqlalchemy import select
+
+from analyzers.base import Section
+from analyzers.findings import HostFindings
+from analyzers.host import analyze_host, state_paths
+from analyzers.parsers.path_usage import parse as parse_usage
+from analyzers.probe_output import split_sections
+from migrator import models
+from migrator.collect.collector import measure_paths, run_probe
+from migrator.collect.ssh import SSHSession, SSHTarget
+from migrator.credentials import CredentialCipher
+from migrator.db import Database
+from migrator.errors import CollectionError, InputError, MigratorError
+from migrator.models import Host, Scan, ScanHost, Snapshot, utcnow
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, str, str], None]  # (host name, stage or status, detail)
+
+
+def create_scan(session, hosts: list[Host]) -> Scan:
+    if not hosts:
+        raise InputError("no hosts to scan: add hosts first", "hosts")
+    scan = Scan(status="queued")
+    scan.hosts = [ScanHost(host_id=h.id, status="queued") for h in hosts]
+    session.add(scan)
+    session.flush()
+    return scan
+
+
+def _target(host: Host, cipher: CredentialCipher) -> SSHTarget:
+    password = cipher.decrypt(host.password_encrypted) if host.password_encrypted else None
+    return SSHTarget(address=host.address, port=host.port, username=host.username,
+                     auth_method=host.auth_method, key_path=host.key_path, password=password,
+                     pinned_host_key=host.host_key)
+
+
+def _set(db: Database, scan_host_id: int, **fields: Any) -> None:
+    with db.session() as s:
+        row = s.get(ScanHost, scan_host_id)
+        for k, v in fields.items():
+            setattr(row, k, v)
+
+
+def decode_snapshot(snapshot: Snapshot) -> tuple[dict[str, Section], dict[str, Any]]:
+    """The sections of a stored snapshot and the measured path usage, ready for analysis."""
+    sections = split_sections(zlib.decompress(snapshot.probe_output), snapshot.nonce)
+    usage: dict[str, Any] = {}
+    if snapshot.measure_output:
+        text = zlib.decompress(snapshot.measure_output).decode("utf-8", "replace")
+        usage = {u.path: u for u in parse_usage(text)}
+    return sections, usage
+
+
+def findings_of(snapshot: Snapshot) -> HostFindings:
+    """Recompute a snapshot's findings from its raw output, without rescanning."""
+    sections, usage = decode_snapshot(snapshot)
+    return analyze_host(sections, usage)
+
+
+def store_findings(session, snapshot: Snapshot, findings: HostFindings) -> None:
+    snapshot.applications.clear()
+    session.flush()
+    for app in findings.applications:
+        row = models.Application(
+            host_id=snapshot.host_id, key=app.key[:255], name=app.name[:255], software=app.software,
+            version=app.version[:64], category=app.category, verdict=app.verdict,
+            verdict_reason=app.verdict_reason, confidence=app.confidence, user=app.user[:64],
+            command=list(app.command), exe=app.exe, cwd=app.cwd, unit=app.unit[:255], pids=list(app.pids),
+            rss_kib=app.rss_kib, evidence=[e.as_dict() for e in app.evidence])
+        row.ports = [models.Port(protocol=l.protocol, address=l.address, port=l.port, scope=l.scope)
+                     for l in app.listeners]
+        row.state_locations = [models.StateLocation(path=s.path, kind=s.kind, fstype=s.fstype,
+                                                    filesystem=s.filesystem, size_bytes=s.size_bytes,
+                                                    file_count=s.file_count,
+                                                    evidence=[e.as_dict() for e in s.evidence])
+                               for s in app.state]
+        row.peers = [models.Peer(protocol=c.protocol, local_address=c.local_address, local_port=c.local_port,
+                                 remote_address=c.remote_address, remote_port=c.remote_port,
+                                 direction="inbound" if c.local_port in {l.port for l in app.listeners}
+                                 else "outbound")
+                     for c in app.connections]
+        snapshot.applications.append(row)
+
+
+def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
+              progress: Progress | None = None) -> bool:
+    """Scan one host; record the outcome on its ScanHost row. True when it succeeded."""
+    notify = progress or (lambda *a: None)
+    with db.session() as s:
+        row = s.get(ScanHost, scan_host_id)
+        host = row.host
+        name = host.name
+        try:
+            target = _target(host, CredentialCipher(settings))
+        except MigratorError as exc:
+            row.status, row.error, row.error_kind, row.finished_at = "failed", str(exc), exc.kind, utcnow()
+            notify(name, "failed", str(exc))
+            return False
+        row.status, row.stage, row.started_at = "running", "connecting", utcnow()
+    notify(name, "connecting", f"{target.address}:{target.port}")
+    started = time.monotonic()
+    session = SSHSession(target, connect_timeout=settings["SSH_CONNECT_TIMEOUT"],
+                         ssh_config_path=settings.get("SSH_CONFIG"),
+                         known_hosts_path=settings.get("SSH_KNOWN_HOSTS"))
+    try:
+        session.connect()
+        if session.newly_pinned:
+            with db.session() as s:
+                h = s.get(Host, row.host_id)
+                h.host_key, h.host_key_pinned_at = session.host_key, utcnow()
+        _set(db, scan_host_id, stage="probing")
+        notify(name, "probing", "")
+        probe = run_probe(session, become=host.become, timeout=settings["SSH_COMMAND_TIMEOUT"],
+                          max_bytes=settings["SSH_MAX_OUTPUT"])
+        sections = split_sections(probe.output, probe.nonce)
+        paths = state_paths(analyze_host(sections))
+        _set(db, scan_host_id, stage="measuring")
+        notify(name, "measuring", f"{len(paths)} state path(s)")
+        measured = measure_paths(session, paths, become=host.become,
+                                 timeout=settings["SSH_COMMAND_TIMEOUT"]) if paths else b""
+    except CollectionError as exc:
+        _set(db, scan_host_id, status="failed", stage=None, error=str(exc), error_kind=exc.kind,
+             finished_at=utcnow())
+        notify(name, "failed", str(exc))
+        return False
+    finally:
+        session.close()
+    _set(db, scan_host_id, stage="analyzing")
+    notify(name, "analyzing", "")
+    usage = {u.path: u for u in parse_usage(measured.decode("utf-8", "replace"))}
+    findings = analyze_host(sections, usage)
+    with db.session() as s:
+        row = s.get(ScanHost, scan_host_id)
+        snapshot = Snapshot(host_id=row.host_id, nonce=probe.nonce, scan_host=row,
+                            probe_output=zlib.compress(probe.output, 6),
+                            measure_output=zlib.compress(measured, 6) if measured else None,
+                            sections={n: {"rc": sec.rc, "truncated": sec.truncated, "bytes": len(sec.text)}
+                                      for n, sec in sections.items()},
+                            missing=list(findings.missing), duration_s=round(time.monotonic() - started, 3),
+                            bytes_in=session.bytes_in)
+        s.add(snapshot)
+        s.flush()
+        store_findings(s, snapshot, findings)
+        row.status, row.stage, row.finished_at = "done", None, utcnow()
+    stateful = sum(1 for a in findings.applications if a.stateful)
+    notify(name, "done", f"{len(findings.applications)} application(s), {stateful} stateful")
+    return True
+
+
+def run_scan(db: Database, settings: Mapping[str, Any], scan_id: int,
+             progress: Progress | None = None) -> str:
+    """Scan every host of a scan in parallel (up to SCAN_WORKERS); return the final status."""
+    with db.session() as s:
+        scan = s.get(Scan, scan_id)
+        scan.status, scan.started_at = "running", utcnow()
+        ids = [h.id for h in scan.hosts]
+    workers = max(1, min(int(settings["SCAN_WORKERS"]), len(ids) or 1))
+
+    def one(scan_host_id: int) -> bool:
+        try:
+            return scan_host(db, settings, scan_host_id, progress)
+        except Exception as exc:  # a bug must fail one host, not the scan: record it and go on
+            log.exception("scan of scan_host %s failed unexpectedly", scan_host_id)
+            _set(db, scan_host_id, status="failed", stage=None, error_kind="internal",
+                 error=f"internal error while scanning: {type(exc).__name__}", finished_at=utcnow())
+            return False
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool:
+        results = list(pool.map(one, ids))
+    status = "done" if all(results) else ("failed" if not any(results) else "partial")
+    with db.session() as s:
+        scan = s.get(Scan, scan_id)
+        scan.status, scan.finished_at = status, utcnow()
+    return status
+
+
+def mark_interrupted(db: Database) -> int:
+    """Scans left running by a stopped service are marked failed, host by host."""
+    with db.session() as s:
+        rows = list(s.scalars(select(ScanHost).where(ScanHost.status.in_(("queued", "running")))))
+        for row in rows:
+            row.status, row.error_kind = "failed", "interrupted"
+            row.error, row.finished_at = "the service stopped before this host's scan finished", utcnow()
+        for scan in s.scalars(select(Scan).where(Scan.status.in_(("queued", "running")))):
+            scan.status, scan.finished_at = "failed", utcnow()
+            scan.error = "interrupted by a service restart"
+        return len(rows)
+
+
+def scan_dict(scan: Scan) -> dict[str, Any]:
+    return {"id": scan.id, "status": scan.status, "created_at": scan.created_at.isoformat(),
+            "started_at": scan.started_at.isoformat() if scan.started_at else None,
+            "finished_at": scan.finished_at.isoformat() if scan.finished_at else None,
+            "error": scan.error,
+            "hosts": [{"host_id": h.host_id, "host": h.host.name, "status": h.status, "stage": h.stage,
+                       "error": h.error, "error_kind": h.error_kind,
+                       "snapshot_id": h.snapshot.id if h.snapshot else None} for h in scan.hosts]}

@@ -1,0 +1,4 @@
+"""WSGI entry point: `waitress-serve wsgi:app` (run `migrator db upgrade` first)."""
+from migrator import create_app
+
+app = create_app()
