@@ -1,0 +1,67 @@
+"""Hosts through the API: created, listed, validated; passwords never come back."""
+from __future__ import annotations
+
+import pytest
+
+
+def test_create_and_list_host(client):
+    r = client.post("/api/v1/hosts", json={"name": "db-1", "address": "10.213.66.9", "username": "root",
+                                            "key_path": "/tmp/k"})
+    assert r.status_code == 201
+    assert r.headers["Location"].endswith(f"/api/v1/hosts/{r.json['id']}")
+    assert r.json["address"] == "10.213.66.9" and r.json["port"] == 22 and r.json["auth_method"] == "key"
+    items = client.get("/api/v1/hosts").json["items"]
+    assert [h["name"] for h in items] == ["db-1"]
+    assert client.get(f"/api/v1/hosts/{r.json['id']}").json["name"] == "db-1"
+
+
+def test_password_is_never_returned(client):
+    r = client.post("/api/v1/hosts", json={"name": "web", "address": "web.example.test",
+                                            "auth_method": "password", "password": "s3cr3t-pw"})
+    assert r.status_code == 201
+    assert r.json["has_password"] is True
+    for body in (r.data, client.get("/api/v1/hosts").data, client.get(f"/api/v1/hosts/{r.json['id']}").data):
+        assert b"s3cr3t-pw" not in body and b"password_encrypted" not in body
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"address": ""}, "address"),
+    ({"address": "not a host!"}, "address"),
+    ({"address": "10.0.0.1", "port": 70000}, "port"),
+    ({"address": "10.0.0.1", "port": "22; rm -rf /"}, "port"),
+    ({"address": "10.0.0.1", "auth_method": "telnet"}, "auth_method"),
+    ({"address": "10.0.0.1", "auth_method": "password"}, "password"),
+    ({"address": "10.0.0.1", "username": "root;id"}, "username"),
+    ({"address": "10.0.0.1", "name": "<script>"}, "name"),
+    ({"address": "10.0.0.1", "colour": "red"}, "colour"),
+])
+def test_invalid_host_names_the_field(client, body, field):
+    r = client.post("/api/v1/hosts", json=body)
+    assert r.status_code == 422
+    assert r.mimetype == "application/problem+json"
+    assert field in r.json["errors"]
+
+
+def test_duplicate_name_is_refused(client):
+    assert client.post("/api/v1/hosts", json={"name": "a", "address": "10.0.0.1"}).status_code == 201
+    r = client.post("/api/v1/hosts", json={"name": "a", "address": "10.0.0.2"})
+    assert r.status_code == 422 and "already exists" in r.json["detail"]
+
+
+def test_not_json_is_415_and_broken_json_is_422(client):
+    assert client.post("/api/v1/hosts", data="name=x", content_type="text/plain").status_code == 415
+    r = client.post("/api/v1/hosts", data="{broken", content_type="application/json")
+    assert r.status_code == 422 and "not valid JSON" in r.json["detail"]
+    assert client.post("/api/v1/hosts", json=["a"]).status_code == 422
+
+
+def test_unknown_routes_and_methods(client):
+    r = client.get("/api/v1/hosts/999")
+    assert r.status_code == 404 and r.mimetype == "application/problem+json"
+    assert client.get("/api/v1/nothing").status_code == 404
+    r = client.delete("/api/v1/health")
+    assert r.status_code == 405 and r.json["title"] == "Method Not Allowed"
+
+
+def test_health(client):
+    assert client.get("/api/v1/health").json == {"status": "ok"}

@@ -1,0 +1,67 @@
+"""Connection failures become clear errors, on real loopback sockets."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from migrator.collect.ssh import SSHSession, SSHTarget, fingerprint
+from migrator.errors import ConnectError
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_refused_connection_names_the_host():
+    port = _free_port()
+    with pytest.raises(ConnectError, match=rf"127\.0\.0\.1:{port}: cannot connect \(Connection refused\)"):
+        SSHSession(SSHTarget("127.0.0.1", port), connect_timeout=2).connect()
+
+
+def test_unresolvable_name():
+    with pytest.raises(ConnectError, match="does not resolve"):
+        SSHSession(SSHTarget("no-such-host.invalid", 22), connect_timeout=2).connect()
+
+
+@pytest.fixture
+def silent_server():
+    """Accepts TCP connections and never says a word: a host that hangs after connect."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    conns = []
+    stop = threading.Event()
+
+    def accept():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conns.append(srv.accept()[0])
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield srv.getsockname()[1]
+    stop.set()
+    t.join()
+    for c in conns:
+        c.close()
+    srv.close()
+
+
+def test_host_that_hangs_after_connect_times_out(silent_server):
+    started = time.monotonic()
+    with pytest.raises(ConnectError, match="SSH handshake failed"):
+        SSHSession(SSHTarget("127.0.0.1", silent_server), connect_timeout=1.5).connect()
+    assert time.monotonic() - started < 10
+
+
+def test_fingerprint_matches_openssh_format():
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+    assert fingerprint(key).startswith("SHA256:") and "=" not in fingerprint(key)
