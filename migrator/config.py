@@ -31,14 +31,12 @@ DEFAULTS: dict[str, Any] = {
     "SSH_KNOWN_HOSTS": str(Path("~/.ssh/known_hosts").expanduser()),
     # Hosts scanned in parallel by one scan.
     "SCAN_WORKERS": 8,
-    # Upgrade the database to the newest migration when the app starts serving.
-    "AUTO_UPGRADE": True,
     # Kubernetes version whose schemas validate plans (None: newest known).
     "KUBERNETES_VERSION": None,
 }
 
 _TYPES = {"SSH_CONNECT_TIMEOUT": float, "SSH_COMMAND_TIMEOUT": float, "SSH_MAX_OUTPUT": int,
-          "SCAN_WORKERS": int, "AUTO_UPGRADE": lambda v: v.strip().lower() in ("1", "true", "yes", "on")}
+          "SCAN_WORKERS": int}
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None,
