@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from migrator import create_app, get_db, migrate
+from migrator.collect.replay import write_case
 from migrator.credentials import CredentialCipher
 from migrator.errors import MigratorError
 from migrator.services import findings, hosts, plans, scans
@@ -169,6 +170,19 @@ def apps(obj: Context, host, verdict, software, as_json) -> None:
             click.echo(f"  state: {st['path']} ({st['filesystem']}, {size})")
         for e in r["evidence"][:4]:
             click.echo(f"  evidence [{e['rule']}]: {e['detail']}")
+
+
+@main.command()
+@click.argument("host_ref")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.pass_obj
+def record(obj: Context, host_ref: str, directory: str) -> None:
+    """Record a host's probe output as a test case: one file per section in DIRECTORY."""
+    with obj.db.session() as s:
+        (host,) = hosts.find_hosts(s, [host_ref])
+    sections, usage = scans.record_host(dict(obj.app.config), host)
+    write_case(Path(directory), sections, usage)
+    click.echo(f"recorded {len(sections)} sections of {host.name} in {directory}")
 
 
 @main.group("plan")

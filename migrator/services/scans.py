@@ -10,17 +10,18 @@ import logging
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from sqlalchemy import select
 
-from analyzers.base import Section
+from analyzers.base import ParseError, Section
 from analyzers.findings import HostFindings
 from analyzers.host import analyze_host, state_paths
 from analyzers.parsers.path_usage import parse as parse_usage
 from analyzers.probe_output import split_sections
 from migrator import models
-from migrator.collect.collector import measure_paths, run_probe
+from migrator.collect.collector import ProbeRun, measure_paths, run_probe
 from migrator.collect.ssh import SSHSession, SSHTarget
 from migrator.credentials import CredentialCipher
 from migrator.db import Database
@@ -58,11 +59,15 @@ def _set(db: Database, scan_host_id: int, **fields: Any) -> None:
 def decode_snapshot(snapshot: Snapshot) -> tuple[dict[str, Section], dict[str, Any]]:
     """The sections of a stored snapshot and the measured path usage, ready for analysis."""
     sections = split_sections(zlib.decompress(snapshot.probe_output), snapshot.nonce)
-    usage: dict[str, Any] = {}
-    if snapshot.measure_output:
-        text = zlib.decompress(snapshot.measure_output).decode("utf-8", "replace")
-        usage = {u.path: u for u in parse_usage(text)}
-    return sections, usage
+    return sections, _usage(zlib.decompress(snapshot.measure_output) if snapshot.measure_output else b"")
+
+
+def _usage(measured: bytes) -> dict[str, Any]:
+    """Measured sizes by path; unreadable measurement output leaves the sizes unknown."""
+    try:
+        return {u.path: u for u in parse_usage(measured.decode("utf-8", "replace"))}
+    except ParseError:
+        return {}
 
 
 def findings_of(snapshot: Snapshot) -> HostFindings:
@@ -96,6 +101,43 @@ def store_findings(session, snapshot: Snapshot, findings: HostFindings) -> None:
         snapshot.applications.append(row)
 
 
+@dataclass(frozen=True)
+class Collected:
+    probe: ProbeRun
+    sections: dict[str, Section]
+    measured: bytes
+    bytes_in: int
+    host_key: str | None
+    newly_pinned: bool
+
+
+def collect(settings: Mapping[str, Any], target: SSHTarget, become: str,
+            stage: Callable[[str, str], None] = lambda *a: None) -> Collected:
+    """One connection, two fixed commands: the probe, then the size of the state it found."""
+    session = SSHSession(target, connect_timeout=settings["SSH_CONNECT_TIMEOUT"],
+                         ssh_config_path=settings.get("SSH_CONFIG"),
+                         known_hosts_path=settings.get("SSH_KNOWN_HOSTS"))
+    try:
+        session.connect()
+        stage("probing", "")
+        probe = run_probe(session, become=become, timeout=settings["SSH_COMMAND_TIMEOUT"],
+                          max_bytes=settings["SSH_MAX_OUTPUT"])
+        sections = split_sections(probe.output, probe.nonce)
+        paths = state_paths(analyze_host(sections))
+        stage("measuring", f"{len(paths)} state path(s)")
+        measured = measure_paths(session, paths, become=become,
+                                 timeout=settings["SSH_COMMAND_TIMEOUT"]) if paths else b""
+    finally:
+        session.close()
+    return Collected(probe, sections, measured, session.bytes_in, session.host_key, session.newly_pinned)
+
+
+def record_host(settings: Mapping[str, Any], host: Host) -> tuple[dict[str, Section], str]:
+    """Sections and path usage of a live host, for `migrator record`."""
+    got = collect(settings, _target(host, CredentialCipher(settings)), host.become)
+    return got.sections, got.measured.decode("utf-8", "replace")
+
+
 def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
               progress: Progress | None = None) -> bool:
     """Scan one host; record the outcome on its ScanHost row. True when it succeeded."""
@@ -113,36 +155,26 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
         row.status, row.stage, row.started_at = "running", "connecting", utcnow()
     notify(name, "connecting", f"{target.address}:{target.port}")
     started = time.monotonic()
-    session = SSHSession(target, connect_timeout=settings["SSH_CONNECT_TIMEOUT"],
-                         ssh_config_path=settings.get("SSH_CONFIG"),
-                         known_hosts_path=settings.get("SSH_KNOWN_HOSTS"))
+
+    def stage(label: str, detail: str) -> None:
+        _set(db, scan_host_id, stage=label)
+        notify(name, label, detail)
+
     try:
-        session.connect()
-        if session.newly_pinned:
-            with db.session() as s:
-                h = s.get(Host, row.host_id)
-                h.host_key, h.host_key_pinned_at = session.host_key, utcnow()
-        _set(db, scan_host_id, stage="probing")
-        notify(name, "probing", "")
-        probe = run_probe(session, become=host.become, timeout=settings["SSH_COMMAND_TIMEOUT"],
-                          max_bytes=settings["SSH_MAX_OUTPUT"])
-        sections = split_sections(probe.output, probe.nonce)
-        paths = state_paths(analyze_host(sections))
-        _set(db, scan_host_id, stage="measuring")
-        notify(name, "measuring", f"{len(paths)} state path(s)")
-        measured = measure_paths(session, paths, become=host.become,
-                                 timeout=settings["SSH_COMMAND_TIMEOUT"]) if paths else b""
+        got = collect(settings, target, host.become, stage)
     except CollectionError as exc:
         _set(db, scan_host_id, status="failed", stage=None, error=str(exc), error_kind=exc.kind,
              finished_at=utcnow())
         notify(name, "failed", str(exc))
         return False
-    finally:
-        session.close()
+    if got.newly_pinned:
+        with db.session() as s:
+            h = s.get(Host, row.host_id)
+            h.host_key, h.host_key_pinned_at = got.host_key, utcnow()
+    probe, sections, measured = got.probe, got.sections, got.measured
     _set(db, scan_host_id, stage="analyzing")
     notify(name, "analyzing", "")
-    usage = {u.path: u for u in parse_usage(measured.decode("utf-8", "replace"))}
-    findings = analyze_host(sections, usage)
+    findings = analyze_host(sections, _usage(measured))
     with db.session() as s:
         row = s.get(ScanHost, scan_host_id)
         snapshot = Snapshot(host_id=row.host_id, nonce=probe.nonce, scan_host=row,
@@ -151,7 +183,7 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
                             sections={n: {"rc": sec.rc, "truncated": sec.truncated, "bytes": len(sec.text)}
                                       for n, sec in sections.items()},
                             missing=list(findings.missing), duration_s=round(time.monotonic() - started, 3),
-                            bytes_in=session.bytes_in)
+                            bytes_in=got.bytes_in)
         s.add(snapshot)
         s.flush()
         store_findings(s, snapshot, findings)
