@@ -129,12 +129,14 @@ def _plain(software: str, category: str, *programs: str) -> Rule:
 
 
 def _python(proc, names):
-    hit = next((n for n in names if re.fullmatch(r"python[0-9.]*", n)), None)
-    if hit or _named(names, "gunicorn", "uwsgi"):
-        script = _script_name(proc, ("python",)) if hit else (hit or "gunicorn")
-        return Identity("python-app", os.path.splitext(script)[0] or "python", "app",
-                        "interpreter:python", f"{' '.join(proc.cmdline)[:200]}")
-    return None
+    if any(re.fullmatch(r"python[0-9.]*", n) for n in names):
+        script = _script_name(proc, ("python",))
+        name = script[:-3] if script.endswith(".py") else script
+    elif _named(names, "gunicorn", "uwsgi"):
+        name = _named(names, "gunicorn", "uwsgi")
+    else:
+        return None
+    return Identity("python-app", name or "python", "app", "interpreter:python", " ".join(proc.cmdline)[:200])
 
 
 def _java(proc, names):

@@ -1,0 +1,126 @@
+"""The small rules the combiners are built from: scope, flags, path kinds, mounts, versions, names."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from analyzers.apps import group_processes, identify
+from analyzers.host import upstream_version
+from analyzers.network import scope_of
+from analyzers.state import data_root, find_state, flag_value, mount_of, path_kind, verdict
+
+
+def proc(pid, ppid, cmdline, exe="", comm=None, cwd="/", cgroup="0::/", files=()):
+    return SimpleNamespace(pid=pid, ppid=ppid, cmdline=tuple(cmdline), exe=exe, comm=comm or exe.rsplit("/", 1)[-1],
+                           cwd=cwd, cgroup=cgroup, uid=0, open_files=tuple(files), rss_kib=0,
+                           utime=0, stime=0, starttime=0)
+
+
+def wfile(fd, target):
+    return SimpleNamespace(fd=fd, target=target, flags=0o102001, writable=True, socket_inode=None)
+
+
+MOUNTS = (SimpleNamespace(target="/", fstype="ext4"), SimpleNamespace(target="/run", fstype="tmpfs"),
+          SimpleNamespace(target="/mnt/nfs", fstype="nfs4"), SimpleNamespace(target="/tmp", fstype="tmpfs"))
+
+
+@pytest.mark.parametrize("address,scope", [
+    ("127.0.0.1", "loopback"), ("127.0.0.53", "loopback"), ("::1", "loopback"), ("0.0.0.0", "all"),
+    ("::", "all"), ("*", "all"), ("10.1.2.3", "address"), ("fe80::1%eth0", "address")])
+def test_scope(address, scope):
+    assert scope_of(address) == scope
+
+
+@pytest.mark.parametrize("args,flags,value", [
+    (["redis-server", "--dir", "/data"], ("--dir",), "/data"),
+    (["etcd", "--data-dir=/var/lib/etcd/x"], ("--data-dir",), "/var/lib/etcd/x"),
+    (["postgres", "-D/pg"], ("-D",), "/pg"),
+    (["postgres", "-D", "/pg"], ("-D",), "/pg"),
+    (["redis-server", "--dir"], ("--dir",), None),
+    (["postgres", "--debug"], ("-D",), None)])
+def test_flag_value(args, flags, value):
+    assert flag_value(args, flags) == value
+
+
+@pytest.mark.parametrize("path,kind", [
+    ("/var/log/nginx/access.log", "log"), ("/srv/app/app.log", "log"), ("/run/nginx.pid", "pid"),
+    ("/var/lib/redis/dump.rdb", "data"), ("/tmp/x", "temp"), ("/var/run/app.sock", "socket"),
+    ("/var/cache/apt/pkgcache.bin", "cache")])
+def test_path_kind(path, kind):
+    assert path_kind(path) == kind
+
+
+def test_mount_of_longest_prefix():
+    assert mount_of("/var/lib/x", MOUNTS) == ("ext4", "local")
+    assert mount_of("/run/lock/a", MOUNTS) == ("tmpfs", "tmpfs")
+    assert mount_of("/mnt/nfs/share/f", MOUNTS) == ("nfs4", "network")
+    assert mount_of("/runner/x", MOUNTS) == ("ext4", "local")
+
+
+def test_data_root_collapses_var_lib():
+    assert data_root("/var/lib/redis/appendonlydir/appendonly.aof.1.incr.aof") == "/var/lib/redis"
+    assert data_root("/srv/app/data/db.sqlite") == "/srv/app/data"
+
+
+@pytest.mark.parametrize("raw,version", [("5:7.0.15-1~deb12u1", "7.0.15"), ("1.22.1-9", "1.22.1"),
+                                         ("15+248", "15"), ("garbage", "")])
+def test_upstream_version(raw, version):
+    assert upstream_version(raw) == version
+
+
+def test_groups_follow_the_process_tree_and_units():
+    procs = [proc(1, 0, ["/sbin/init"], "/sbin/init"),
+             proc(10, 1, ["/usr/sbin/nginx", "-g", "daemon off;"], "/usr/sbin/nginx"),
+             proc(11, 10, ["nginx: worker process"], "/usr/sbin/nginx"),
+             proc(20, 1, ["/usr/sbin/sshd", "-D"], "/usr/sbin/sshd"),
+             proc(21, 20, ["sh", "-s", "--", "nonce"], "/bin/dash"),
+             proc(30, 1, ["/usr/bin/python3", "/srv/app/web.py"], "/usr/bin/python3.11",
+                  cgroup="0::/system.slice/web.service"),
+             proc(31, 1, ["/usr/bin/python3", "/srv/app/worker.py"], "/usr/bin/python3.11",
+                  cgroup="0::/system.slice/web.service")]
+    groups, aside = group_processes(procs)
+    assert sorted([p.pid for p in g] for g in groups) == [[10, 11], [20, 21], [30, 31]]
+    assert [p.pid for p in aside] == [1]
+    names = {identify(g).software for g in groups}
+    assert names == {"nginx", "plumbing", "python-app"}
+
+
+@pytest.mark.parametrize("cmdline,exe,software,name", [
+    (["/usr/bin/redis-server", "*:6379"], "/usr/bin/redis-server", "redis", "redis"),
+    (["postgres: 15/main: checkpointer"], "/usr/lib/postgresql/15/bin/postgres", "postgresql", "postgresql"),
+    (["/usr/sbin/mariadbd"], "/usr/sbin/mariadbd", "mariadb", "mariadb"),
+    (["/usr/bin/etcd", "--name", "kv-1"], "/usr/bin/etcd", "etcd", "etcd"),
+    (["java", "-Xmx1g", "-jar", "/opt/shop/shop-api.jar"], "/usr/lib/jvm/bin/java", "java-app", "shop-api"),
+    (["node", "/srv/site/server.js"], "/usr/bin/node", "node-app", "server"),
+    (["python3", "-m", "orders.main"], "/usr/bin/python3.11", "python-app", "orders.main"),
+    (["/opt/vendor/bin/thing"], "/opt/vendor/bin/thing", "unknown", "thing")])
+def test_identify(cmdline, exe, software, name):
+    ident = identify([proc(5, 1, cmdline, exe)])
+    assert (ident.software, ident.name) == (software, name)
+
+
+def test_redis_state_from_cwd_and_aof_and_logs_ignored():
+    redis = proc(7, 1, ["/usr/bin/redis-server", "0.0.0.0:6379"], "/usr/bin/redis-server", cwd="/var/lib/redis",
+                 files=[wfile(3, "/var/lib/redis/appendonlydir/appendonly.aof.1.incr.aof"),
+                        wfile(4, "/var/log/redis/redis.log"), wfile(5, "/run/redis/redis.pid")])
+    locations, ignored = find_state("redis", [redis], MOUNTS)
+    assert [l.path for l in locations] == ["/var/lib/redis"]
+    assert {e.rule for e in locations[0].evidence} == {"database-cwd", "open-for-write"}
+    assert len(ignored) == 2
+    assert verdict("redis", locations, ignored)[0] == "stateful"
+
+
+def test_logs_and_tmpfs_alone_are_stateless():
+    app = proc(8, 1, ["python3", "app.py"], "/usr/bin/python3",
+               files=[wfile(3, "/var/log/app/app.log"), wfile(4, "/run/app/state.db"), wfile(5, "/tmp/upload.part")])
+    locations, ignored = find_state("python-app", [app], MOUNTS)
+    assert locations == []
+    decided, reason, _ = verdict("python-app", locations, ignored)
+    assert decided == "stateless" and "logs" in reason
+
+
+def test_idle_database_is_stateful_by_default_dir():
+    locations, ignored = find_state("postgresql", [proc(9, 1, ["postgres"], "/usr/bin/postgres")], MOUNTS)
+    assert [l.path for l in locations] == ["/var/lib/postgresql"]
+    assert verdict("postgresql", locations, ignored)[0] == "stateful"
