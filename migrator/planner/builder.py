@@ -100,6 +100,8 @@ def plan_workload(host: str, app: Application) -> PlannedWorkload:
         command, args = tuple(app.command[:1]), tuple(app.command[1:])
         working_dir = app.cwd or None
     volumes = _volumes(app.state, notes)
+    if official and not args:
+        args = _data_args(app, volumes)
     annotations = {
         "migrator.io/source-host": host,
         "migrator.io/source-app": app.key,
@@ -215,6 +217,19 @@ def _observed_args(app: Application, notes: list[str]) -> tuple[str, ...]:
     args = tuple(app.command[1:])
     if any(a.startswith("/etc/") or "/etc/" in a for a in args):
         notes.append("arguments refer to configuration files under /etc: provide them in the container")
+    return args
+
+
+def _data_args(app: Application, volumes: Sequence[PlannedVolume]) -> tuple[str, ...]:
+    """Arguments that point an official image at the data volume, where the VM kept its data.
+
+    Used when the observed command line was a process title and so told us nothing.
+    """
+    if app.software != "redis" or not volumes:
+        return ()
+    args = ("--dir", volumes[0].mount_path, "--port", str(next((l.port for l in app.listeners), 6379)))
+    if any("appendonly" in e.detail for loc in app.state for e in loc.evidence):
+        args += ("--appendonly", "yes")
     return args
 
 

@@ -5,6 +5,8 @@ import re
 import pytest
 from planner_factories import GIB, MIB, gen_host, gen_java, gen_redis, gen_webapp
 
+from analyzers.base import Evidence
+from analyzers.findings import Listener, StateLocation
 from migrator.planner.builder import build_plan, volume_size
 from migrator.planner.model import PlannedPort, PlannedVolume
 
@@ -60,8 +62,19 @@ def test_unknown_version_uses_latest_with_a_note():
 
 def test_process_title_is_not_passed_as_arguments():
     w = build_plan([gen_host("h", gen_redis(command=("/usr/bin/redis-server", "127.0.0.1:6379")))]).workloads[0]
-    assert w.args == ()
+    assert "127.0.0.1:6379" not in w.args
     assert any("process title" in n for n in w.notes)
+
+
+def test_redis_from_a_process_title_keeps_its_data_on_the_volume():
+    aof = StateLocation("/srv/redis", "data", "ext4", "local", 10 * MIB, 2,
+                        (Evidence("processes", "pid 7 writes /srv/redis/appendonlydir/appendonly.aof.1.incr.aof",
+                                  "open-for-write"),))
+    app = gen_redis(command=("/usr/bin/redis-server", "0.0.0.0:6380"), state=(aof,),
+                    listeners=(Listener("tcp", "0.0.0.0", 6380, "all", 7),))
+    w = build_plan([gen_host("h", app)]).workloads[0]
+    assert w.volumes[0].mount_path == "/srv/redis"
+    assert w.args == ("--dir", "/srv/redis", "--port", "6380", "--appendonly", "yes")
 
 
 def test_generic_app_gets_a_placeholder_image_and_its_command(estate):
