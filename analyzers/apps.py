@@ -26,7 +26,11 @@ class Identity:
 
 
 def base(path: str) -> str:
-    return os.path.basename(path.split(" (deleted)")[0]) if path else ""
+    """Basename of a program path; '' for links that are no path ('memfd:...', titles with ':')."""
+    path = path.removesuffix(" (deleted)")
+    if not path.startswith("/") and ":" in path:
+        return ""
+    return os.path.basename(path)
 
 
 def program_names(proc) -> list[str]:
