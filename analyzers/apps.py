@@ -28,7 +28,7 @@ class Identity:
 def base(path: str) -> str:
     """Basename of a program path; '' for links that are no path ('memfd:...', titles with ':')."""
     path = path.removesuffix(" (deleted)")
-    if not path.startswith("/") and ":" in path:
+    if (not path.startswith("/") and ":" in path) or path.startswith("/memfd:"):
         return ""
     return os.path.basename(path)
 
