@@ -111,3 +111,25 @@ def test_api_scans_real_host_and_serves_plan(lab, client):
     text = client.get(r.headers["Location"] + "/yaml").get_data(as_text=True)
     assert_plan(text, redis["state"][0]["size_bytes"])
     assert {d["metadata"]["namespace"] for d in _docs(text)} == {"shop"}
+
+
+def test_sudo_login_finds_the_same(lab, cli):
+    """A non-root login with `--sudo` sees every process, so the findings equal root's."""
+    host = lab.hosts[0]
+    r = cli("hosts", "add", "via-sudo", "--address", host["address"], "--user", host["sudo_user"],
+            "--key", host["key_path"], "--sudo")
+    assert r.exit_code == 0, r.output
+    r = cli("scan", "via-sudo")
+    assert r.exit_code == 0, r.output
+    assert_findings(json.loads(cli("apps", "--json").output), "via-sudo")
+
+
+def test_sudo_refused_is_a_clear_error(lab, cli):
+    host = lab.hosts[0]
+    r = cli("hosts", "add", "no-sudo", "--address", host["address"], "--user", host["plain_user"],
+            "--key", host["key_path"], "--sudo")
+    assert r.exit_code == 0, r.output
+    r = cli("scan", "no-sudo")
+    assert r.exit_code == 1
+    assert "sudo refused to run the probe without a password" in r.output, r.output
+    assert "Traceback" not in r.output

@@ -46,7 +46,8 @@ DEFAULT_PREFIX = "mglab"
 DEFAULT_SUBNET = "10.213.66.0/24"
 GUARD_METRIC = 4242
 FIRST_HOST = 10            # VM n (0-based) gets subnet[FIRST_HOST + n] unless it names an address
-SUDO_USER = "mglab"
+SUDO_USER = "mglab"       # key login, passwordless sudo
+PLAIN_USER = "mgplain"    # key login, no sudo rights (for "sudo refused" tests)
 STATE_FILE = "state.json"
 STATE_VERSION = 1
 VM_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -523,16 +524,21 @@ class Lab:
         group = Path("/etc/group").read_text()
         shadow = Path("/etc/shadow").read_text() if Path("/etc/shadow").exists() else ""
         uid = self._free_id(passwd, group)
-        home = f"/home/{SUDO_USER}"
-        ctx.path("/etc/passwd").write_text(_nl(passwd) + f"{SUDO_USER}:x:{uid}:{uid}:migrator lab:{home}:/bin/bash\n")
-        ctx.path("/etc/group").write_text(_nl(group) + f"{SUDO_USER}:x:{uid}:\n")
-        ctx.path("/etc/shadow").write_text(_nl(shadow) + f"{SUDO_USER}:*:19000:0:99999:7:::\n")
+        plain_uid = self._free_id(passwd + f"x:x:{uid}:\n", group)
+        home, plain_home = f"/home/{SUDO_USER}", f"/home/{PLAIN_USER}"
+        ctx.path("/etc/passwd").write_text(
+            _nl(passwd) + f"{SUDO_USER}:x:{uid}:{uid}:migrator lab:{home}:/bin/bash\n"
+            f"{PLAIN_USER}:x:{plain_uid}:{plain_uid}:migrator lab, no sudo:{plain_home}:/bin/sh\n")
+        ctx.path("/etc/group").write_text(_nl(group) + f"{SUDO_USER}:x:{uid}:\n{PLAIN_USER}:x:{plain_uid}:\n")
+        ctx.path("/etc/shadow").write_text(_nl(shadow) + f"{SUDO_USER}:*:19000:0:99999:7:::\n"
+                                           f"{PLAIN_USER}:*:19000:0:99999:7:::\n")
         ctx.path("/etc/passwd").chmod(0o644)
         ctx.path("/etc/group").chmod(0o644)
         ctx.path("/etc/shadow").chmod(0o640)
         with contextlib.suppress(LookupError, OSError):
             shutil.chown(ctx.path("/etc/shadow"), "root", "shadow")
-        for home_dir, owner in ((ctx.path("/root"), (0, 0)), (ctx.path(home), (uid, uid))):
+        for home_dir, owner in ((ctx.path("/root"), (0, 0)), (ctx.path(home), (uid, uid)),
+                                (ctx.path(plain_home), (plain_uid, plain_uid))):
             home_dir.mkdir(exist_ok=True, mode=0o750)
             for skel in (".bashrc", ".profile"):
                 if Path("/etc/skel", skel).is_file():
@@ -793,12 +799,13 @@ class Lab:
     # ---------------------------------------------------------------------------- reporting
     @property
     def hosts(self) -> list[dict]:
-        """One dict per VM: name, address, port, user, key_path, host_key, sudo_user."""
+        """One dict per VM: name, address, port, user, key_path, host_key, sudo_user, plain_user."""
         state = self.state
         if not state:
             return []
         return [{"name": vm["name"], "address": vm["address"], "port": 22, "user": "root",
-                 "key_path": str(self.key_path), "host_key": vm["host_key"], "sudo_user": vm.get("sudo_user")}
+                 "key_path": str(self.key_path), "host_key": vm["host_key"], "sudo_user": vm.get("sudo_user"),
+                 "plain_user": PLAIN_USER}
                 for vm in state.get("vms", [])]
 
     @property
