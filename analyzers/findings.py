@@ -73,6 +73,7 @@ class Application:
     exe: str = ""
     cwd: str = ""
     unit: str = ""
+    unit_after: tuple[str, ...] = ()      # units this app's unit starts after (After=, Requires=, Wants=)
     listeners: tuple[Listener, ...] = ()
     connections: tuple[Connection, ...] = ()
     state: tuple[StateLocation, ...] = ()
@@ -92,6 +93,21 @@ class Application:
 
 
 @dataclass(frozen=True)
+class ScheduledJob:
+    """A cron entry (or timer) that runs a command on a schedule; system=True for OS housekeeping."""
+
+    schedule: str
+    user: str
+    command: str
+    source: str
+    line_no: int = 0
+    system: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class HostFindings:
     """Everything the analyzers concluded about one host, and what they could not see."""
 
@@ -103,4 +119,5 @@ class HostFindings:
     addresses: tuple[str, ...] = ()
     applications: tuple[Application, ...] = ()
     plumbing: tuple[str, ...] = ()
+    jobs: tuple[ScheduledJob, ...] = ()
     missing: tuple[str, ...] = field(default_factory=tuple)

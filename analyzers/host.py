@@ -8,8 +8,10 @@ from analyzers.apps import group_processes, identify, identity_evidence, program
 from analyzers.base import Evidence, Section
 from analyzers.facts import HostFacts, parse_sections
 from analyzers.findings import Application, HostFindings
+from analyzers.jobs import scheduled_jobs
 from analyzers.network import sockets_by_pid
 from analyzers.state import find_state, verdict, with_usage
+from analyzers.units import match_unit, unit_dependencies
 
 # software -> package names that carry its version
 PACKAGES = {"redis": ("redis-server", "redis", "redis7"), "postgresql": ("postgresql", "postgresql-server"),
@@ -83,20 +85,29 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
     apps: list[Application] = []
     plumbing: list[str] = []
     used_keys: set[str] = set()
+    unit_files = {u.name: u for u in facts.get("unit_files")}
+    taken_units: set[str] = set()
     for group in groups:
         ident = identify(group)
         leader = group[0]
         if ident.category == "plumbing":
             plumbing.append(f"{ident.name}: {' '.join(program_names(leader)[:1])} (pid {leader.pid})")
             continue
+        unit = unit_of(leader)
+        unit_file, unit_evidence = (unit_files.get(unit), None) if unit else \
+            match_unit(unit_files.values(), leader, taken_units)
+        if unit_file is not None:
+            unit = unit_file.name
+            taken_units.add(unit)
         pids = tuple(p.pid for p in group)
         app_listeners = tuple(l for p in pids for l in listeners.get(p, ()))
         app_connections = tuple(c for p in pids for c in connections.get(p, ()))
         locations, ignored = find_state(ident.software, group, mounts)
         locations = with_usage(locations, usage or {})
         decided, reason, confidence = verdict(ident.software, locations, ignored)
-        unit = unit_of(leader)
         evidence = [identity_evidence(ident, leader), Evidence("rule", reason, "verdict")]
+        if unit_evidence:
+            evidence.append(unit_evidence)
         evidence += [Evidence("proc_net", f"listens on {l.protocol} {l.address}:{l.port} ({l.scope})",
                               "listening-socket") for l in app_listeners[:10]]
         apps.append(Application(
@@ -104,6 +115,7 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
             name=ident.name, software=ident.software, version=_version(ident.software, packages),
             category=ident.category, pids=pids, user=users.get(leader.uid, str(leader.uid) if leader.uid is not None else ""),
             uid=leader.uid, command=tuple(leader.cmdline), exe=leader.exe, cwd=leader.cwd, unit=unit,
+            unit_after=unit_dependencies(unit_file) if unit_file is not None else (),
             listeners=app_listeners, connections=app_connections, state=tuple(locations),
             verdict=decided, verdict_reason=reason, confidence=confidence, evidence=tuple(evidence),
             rss_kib=sum(p.rss_kib for p in group), cpu_percent=_cpu_percent(group, facts)))
@@ -114,6 +126,7 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
         os_version=os_release.get("VERSION_ID", ""), cpu_count=getattr(cpu, "count", 0) or 0,
         mem_total_kib=facts.get("meminfo", {}).get("MemTotal", 0), addresses=facts.addresses(),
         applications=tuple(sorted(apps, key=lambda a: a.key)), plumbing=tuple(plumbing),
+        jobs=scheduled_jobs(facts.get("crontabs")),
         missing=tuple(facts.notes))
 
 

@@ -12,7 +12,8 @@ from migrator import create_app, get_db, migrate
 from migrator.collect.replay import write_case
 from migrator.credentials import CredentialCipher
 from migrator.errors import MigratorError
-from migrator.services import findings, hosts, plans, scans
+from migrator import scoring
+from migrator.services import estate, findings, hosts, plans, scans
 
 
 class Context:
@@ -170,6 +171,28 @@ def apps(obj: Context, host, verdict, software, as_json) -> None:
             click.echo(f"  state: {st['path']} ({st['filesystem']}, {size})")
         for e in r["evidence"][:4]:
             click.echo(f"  evidence [{e['rule']}]: {e['detail']}")
+
+
+@main.command()
+@click.argument("truth_file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--brief", is_flag=True, help="Only the table, not each missed or extra finding.")
+@click.pass_obj
+def score(obj: Context, truth_file: str, as_json: bool, brief: bool) -> None:
+    """Compare the findings of the hosts named in TRUTH_FILE with it: precision and recall per kind."""
+    truth = scoring.load_truth(Path(truth_file))
+    names = [h["name"] for h in truth.get("hosts", [])] or sorted({a["host"] for a in truth["applications"]})
+    with obj.db.session() as s:
+        inventory = hosts.find_hosts(s, names)
+        scanned = estate.host_findings(s, inventory)
+    unscanned = sorted(set(names) - {name for name, _ in scanned})
+    results = scoring.score(truth, scanned)
+    if as_json:
+        click.echo(json.dumps({"unscanned": unscanned, "kinds": [r.as_dict() for r in results]}, indent=2))
+        return
+    if unscanned:
+        click.secho(f"not scanned yet: {', '.join(unscanned)}", fg="yellow")
+    click.echo(scoring.render(results, details=not brief))
 
 
 @main.command()

@@ -1,0 +1,44 @@
+"""Unit files matched to processes by ExecStart; cron entries split into app and OS jobs."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from analyzers.jobs import is_system_job
+from analyzers.parsers.unit_files import parse_unit
+from analyzers.units import exec_argv, match_unit, unit_dependencies
+
+
+def unit(name, body):
+    return parse_unit(f"/etc/systemd/system/{name}", body)
+
+
+def proc(cmdline, exe=""):
+    return SimpleNamespace(pid=7, cmdline=cmdline, exe=exe or cmdline[0])
+
+
+def test_exec_argv_strips_prefixes():
+    assert exec_argv("-/usr/bin/redis-server /etc/redis.conf") == ["/usr/bin/redis-server", "/etc/redis.conf"]
+    assert exec_argv("!! /bin/x 'a b'") == ["/bin/x", "a b"]
+
+
+def test_best_matching_unit_wins_and_taken_units_are_skipped():
+    units = [unit("a.service", "[Service]\nExecStart=/usr/bin/python3 /opt/a/app.py --port 1\n"),
+             unit("b.service", "[Service]\nExecStart=/usr/bin/python3 /opt/b/app.py --port 2\n"),
+             unit("b.timer", "[Timer]\nOnCalendar=daily\n")]
+    found, evidence = match_unit(units, proc(["/usr/bin/python3", "/opt/b/app.py", "--port", "2"]), set())
+    assert found.name == "b.service" and evidence.rule == "unit-exec-start"
+    found, _ = match_unit(units, proc(["/usr/bin/python3", "/opt/b/app.py", "--port", "2"]), {"b.service"})
+    assert found.name == "a.service"
+    assert match_unit(units, proc(["/usr/sbin/nginx"]), set()) == (None, None)
+
+
+def test_dependencies_without_targets():
+    u = unit("web.service", "[Unit]\nAfter=network-online.target postgresql.service\nRequires=redis.service\n"
+                            "Wants=network-online.target\n[Service]\nExecStart=/bin/web\n")
+    assert unit_dependencies(u) == ("postgresql.service", "redis.service")
+
+
+def test_system_jobs():
+    assert is_system_job("test -e /run/systemd/system || SERVICE_MODE=1 /sbin/e2scrub_all -A -r")
+    assert is_system_job("cd / && run-parts --report /etc/cron.daily")
+    assert not is_system_job("/usr/bin/python3 /opt/webapp/report.py")
