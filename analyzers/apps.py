@@ -157,22 +157,79 @@ def _node(proc, names):
     return None
 
 
+def _java_main(software: str, category: str, *markers: str) -> Rule:
+    """A Java server known by its main class or jar (any argument containing a marker)."""
+    def rule(proc, names):
+        if not _named(names, "java"):
+            return None
+        for arg in proc.cmdline[1:]:
+            for marker in markers:
+                if marker in arg:
+                    return Identity(software, software, category, f"java-main:{software}", f"java runs {marker}")
+        return None
+    rule.__name__ = f"java_{software}"
+    return rule
+
+
+def _args_mention(software: str, category: str, programs: tuple[str, ...], *markers: str) -> Rule:
+    """A server run by a generic runtime (beam.smp, ruby) known by a word in its arguments."""
+    def rule(proc, names):
+        if not _named(names, *programs):
+            return None
+        args = " ".join(proc.cmdline[1:])
+        hit = next((m for m in markers if m in args), None)
+        if hit:
+            return Identity(software, software, category, f"args:{software}", f"{sorted(names)[0]} runs {hit}")
+        return None
+    rule.__name__ = f"args_{software}"
+    return rule
+
+
+def _php_fpm(proc, names):
+    if any(re.fullmatch(r"php-fpm[0-9.]*", n) for n in names) or any(n.startswith("php-fpm") for n in names):
+        return Identity("php-fpm", "php-fpm", "app", "program:php-fpm", " ".join(proc.cmdline)[:200])
+    return None
+
+
 PLUMBING_PROGRAMS = SUPERVISORS + ("sshd", "sshd-session", "cron", "crond", "atd", "systemd", "systemd-journald",
                      "systemd-logind", "systemd-udevd", "systemd-resolved", "systemd-networkd",
                      "systemd-timesyncd", "dbus-daemon", "dbus-broker", "agetty", "getty", "login",
                      "rsyslogd", "syslog-ng", "polkitd", "unattended-upgr", "chronyd", "ntpd",
-                     "dhclient", "init")
+                     "dhclient", "init", "containerd-shim", "multipathd", "irqbalance", "udevadm", "snapd",
+                     "qemu-ga", "networkd-dispatcher", "packagekitd", "accounts-daemon", "udisksd")
 
 # Order matters: specific servers before interpreters (a Python-based server stays itself),
 # plumbing first so the scan's own shell under sshd never becomes an application.
 RULES: tuple[Rule, ...] = (
     _plain("plumbing", "plumbing", *PLUMBING_PROGRAMS),
     _plain("redis", "cache", "redis-server"),
+    _plain("valkey", "cache", "valkey-server"),
+    _plain("memcached", "cache", "memcached"),
     _plain("postgresql", "database", "postgres", "postmaster"),
     _plain("mariadb", "database", "mariadbd"),
     _plain("mysql", "database", "mysqld", "mysqld_safe"),
+    _plain("mongodb", "database", "mongod"),
     _plain("etcd", "database", "etcd"),
+    _plain("consul", "database", "consul"),
+    _plain("minio", "database", "minio"),
+    _java_main("elasticsearch", "database", "org.elasticsearch.bootstrap.Elasticsearch"),
+    _java_main("opensearch", "database", "org.opensearch.bootstrap.OpenSearch"),
+    _java_main("cassandra", "database", "org.apache.cassandra.service.CassandraDaemon"),
+    _java_main("kafka", "queue", "kafka.Kafka"),
+    _java_main("zookeeper", "database", "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+               "org.apache.zookeeper.server.ZooKeeperServerMain"),
+    _java_main("tomcat", "web", "org.apache.catalina.startup.Bootstrap"),
+    _args_mention("rabbitmq", "queue", ("beam.smp", "beam", "erl"), "rabbit"),
     _plain("nginx", "web", "nginx"),
+    _plain("apache-httpd", "web", "apache2", "httpd"),
+    _plain("haproxy", "web", "haproxy"),
+    _plain("prometheus", "monitoring", "prometheus"),
+    _plain("grafana", "monitoring", "grafana-server", "grafana"),
+    _plain("node_exporter", "agent", "node_exporter", "prometheus-node-exporter"),
+    _plain("fluent-bit", "agent", "fluent-bit", "td-agent-bit"),
+    _args_mention("fluentd", "agent", ("ruby", "fluentd", "td-agent"), "fluentd", "td-agent"),
+    _plain("filebeat", "agent", "filebeat"),
+    _php_fpm,
     _python,
     _java,
     _node,

@@ -17,7 +17,16 @@ from analyzers.units import match_unit, unit_dependencies
 PACKAGES = {"redis": ("redis-server", "redis", "redis7"), "postgresql": ("postgresql", "postgresql-server"),
             "mysql": ("mysql-server", "mysql-community-server", "mysql-server-core-8.0"),
             "mariadb": ("mariadb-server", "mariadb-server-core"), "etcd": ("etcd-server", "etcd"),
-            "nginx": ("nginx", "nginx-core", "nginx-light", "nginx-full")}
+            "nginx": ("nginx", "nginx-core", "nginx-light", "nginx-full"), "memcached": ("memcached",),
+            "mongodb": ("mongodb-org-server", "mongodb-server"), "valkey": ("valkey-server", "valkey"),
+            "consul": ("consul",), "minio": ("minio",), "elasticsearch": ("elasticsearch",),
+            "opensearch": ("opensearch",), "cassandra": ("cassandra",), "kafka": ("kafka", "confluent-kafka"),
+            "zookeeper": ("zookeeper", "zookeeperd"), "tomcat": ("tomcat10", "tomcat9", "tomcat"),
+            "rabbitmq": ("rabbitmq-server",), "apache-httpd": ("apache2", "httpd"), "haproxy": ("haproxy",),
+            "prometheus": ("prometheus",), "grafana": ("grafana", "grafana-enterprise"),
+            "node_exporter": ("prometheus-node-exporter", "node_exporter", "golang-github-prometheus-node-exporter"),
+            "fluent-bit": ("fluent-bit", "td-agent-bit"), "fluentd": ("fluentd", "td-agent", "fluent-package"),
+            "filebeat": ("filebeat",)}
 
 
 def upstream_version(version: str) -> str:

@@ -24,7 +24,20 @@ DATA_DIR_FLAGS: dict[str, tuple[tuple[str, ...], str]] = {
     "mysql": (("--datadir",), "/var/lib/mysql"),
     "mariadb": (("--datadir",), "/var/lib/mysql"),
     "etcd": (("--data-dir",), "/var/lib/etcd"),
+    "mongodb": (("--dbpath",), "/var/lib/mongodb"),
+    "consul": (("-data-dir", "--data-dir"), "/opt/consul"),
+    "prometheus": (("--storage.tsdb.path",), "/var/lib/prometheus"),
+    "grafana": (("cfg:default.paths.data",), "/var/lib/grafana"),
+    "elasticsearch": (("-Epath.data",), "/var/lib/elasticsearch"),
+    "opensearch": (("-Epath.data",), "/var/lib/opensearch"),
+    "cassandra": (("-Dcassandra.storagedir",), "/var/lib/cassandra"),
+    "kafka": ((), "/var/lib/kafka"),
+    "zookeeper": ((), "/var/lib/zookeeper"),
+    "rabbitmq": ((), "/var/lib/rabbitmq"),
+    "minio": ((), "/var/lib/minio"),
 }
+# Software that takes its data directory as a positional argument after a subcommand.
+DATA_DIR_AFTER = {"minio": "server"}
 # Software whose working directory is its data directory when no flag says otherwise.
 CWD_IS_DATA = {"redis"}
 
@@ -41,6 +54,14 @@ def flag_value(cmdline: Iterable[str], flags: tuple[str, ...]) -> str | None:
             if len(flag) == 2 and flag.startswith("-") and arg.startswith(flag) and len(arg) > 2:
                 return arg[2:]
     return None
+
+
+def positional_after(cmdline: Iterable[str], word: str) -> str | None:
+    """The first absolute path after `word`: `minio server /data` -> '/data'."""
+    args = list(cmdline)
+    if word not in args:
+        return None
+    return next((a for a in args[args.index(word) + 1:] if a.startswith("/")), None)
 
 
 def path_kind(path: str) -> str:
@@ -91,9 +112,11 @@ def find_state(software: str, group: list, mounts) -> tuple[list[StateLocation],
     if software in DATA_DIR_FLAGS:
         flags, default = DATA_DIR_FLAGS[software]
         value = next((flag_value(p.cmdline, flags) for p in group if flag_value(p.cmdline, flags)), None)
+        if not value and software in DATA_DIR_AFTER:
+            value = positional_after(leader.cmdline, DATA_DIR_AFTER[software])
         if value:
             path = value if value.startswith("/") else os.path.normpath(os.path.join(leader.cwd or "/", value))
-            found.setdefault(path, []).append(Evidence("processes", f"pid {leader.pid}: {flags[0]} {value}",
+            found.setdefault(path, []).append(Evidence("processes", f"pid {leader.pid}: {flags[0] if flags else 'data dir'} {value}",
                                                        "data-dir-flag"))
         elif software in CWD_IS_DATA and leader.cwd and leader.cwd != "/":
             found.setdefault(leader.cwd, []).append(Evidence("processes", f"pid {leader.pid}: cwd {leader.cwd}",

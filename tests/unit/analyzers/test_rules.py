@@ -124,3 +124,53 @@ def test_idle_database_is_stateful_by_default_dir():
     locations, ignored = find_state("postgresql", [proc(9, 1, ["postgres"], "/usr/bin/postgres")], MOUNTS)
     assert [l.path for l in locations] == ["/var/lib/postgresql"]
     assert verdict("postgresql", locations, ignored)[0] == "stateful"
+
+
+@pytest.mark.parametrize("cmdline,exe,software", [
+    (["/usr/bin/memcached", "-m", "64", "-p", "11211"], "/usr/bin/memcached", "memcached"),
+    (["/usr/bin/mongod", "--config", "/etc/mongod.conf"], "/usr/bin/mongod", "mongodb"),
+    (["/usr/bin/consul", "agent", "-data-dir=/opt/consul"], "/usr/bin/consul", "consul"),
+    (["minio", "server", "/srv/minio"], "/usr/local/bin/minio", "minio"),
+    (["/usr/share/elasticsearch/jdk/bin/java", "-Xms1g", "org.elasticsearch.bootstrap.Elasticsearch"],
+     "/usr/share/elasticsearch/jdk/bin/java", "elasticsearch"),
+    (["java", "-cp", "/opt/os/lib/*", "org.opensearch.bootstrap.OpenSearch"], "/usr/bin/java", "opensearch"),
+    (["java", "-ea", "org.apache.cassandra.service.CassandraDaemon"], "/usr/bin/java", "cassandra"),
+    (["java", "-Xmx1G", "kafka.Kafka", "/etc/kafka/server.properties"], "/usr/bin/java", "kafka"),
+    (["java", "-cp", "zk.jar", "org.apache.zookeeper.server.quorum.QuorumPeerMain", "/etc/zk/zoo.cfg"],
+     "/usr/bin/java", "zookeeper"),
+    (["/usr/bin/java", "-Dcatalina.base=/var/lib/tomcat9", "org.apache.catalina.startup.Bootstrap", "start"],
+     "/usr/bin/java", "tomcat"),
+    (["java", "-jar", "/opt/shop/shop.jar"], "/usr/bin/java", "java-app"),
+    (["/usr/lib/erlang/erts-13.1/bin/beam.smp", "-W", "w", "--", "-s", "rabbit", "boot"],
+     "/usr/lib/erlang/erts-13.1/bin/beam.smp", "rabbitmq"),
+    (["/usr/sbin/apache2", "-k", "start"], "/usr/sbin/apache2", "apache-httpd"),
+    (["/usr/sbin/haproxy", "-Ws", "-f", "/etc/haproxy/haproxy.cfg"], "/usr/sbin/haproxy", "haproxy"),
+    (["/usr/bin/prometheus", "--storage.tsdb.path=/var/lib/prometheus/metrics2/"], "/usr/bin/prometheus", "prometheus"),
+    (["/usr/share/grafana/bin/grafana", "server", "--config=/etc/grafana/grafana.ini"],
+     "/usr/share/grafana/bin/grafana", "grafana"),
+    (["/usr/bin/prometheus-node-exporter"], "/usr/bin/prometheus-node-exporter", "node_exporter"),
+    (["/opt/fluent-bit/bin/fluent-bit", "-c", "/etc/fluent-bit/fluent-bit.conf"], "/opt/fluent-bit/bin/fluent-bit",
+     "fluent-bit"),
+    (["/opt/fluent/bin/ruby", "/opt/fluent/bin/fluentd", "--log", "/var/log/fluent/fluentd.log"],
+     "/opt/fluent/bin/ruby", "fluentd"),
+    (["/usr/share/filebeat/bin/filebeat", "--environment", "systemd"], "/usr/share/filebeat/bin/filebeat", "filebeat"),
+    (["php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)"], "/usr/sbin/php-fpm8.2", "php-fpm"),
+    (["/srv/venv/bin/python3", "/srv/venv/bin/gunicorn", "app:app"], "/usr/bin/python3.11", "python-app"),
+    (["/usr/bin/uwsgi", "--ini", "/etc/uwsgi/app.ini"], "/usr/bin/uwsgi", "python-app"),
+    (["node", "/srv/api/server.js"], "/usr/bin/node", "node-app"),
+    (["/usr/bin/ruby", "/opt/app/script.rb"], "/usr/bin/ruby", "unknown"),
+])
+def test_identify_known_servers(cmdline, exe, software):
+    assert identify([proc(10, 1, cmdline, exe=exe)]).software == software
+
+
+@pytest.mark.parametrize("software,cmdline,path", [
+    ("minio", ["minio", "server", "/srv/minio"], "/srv/minio"),
+    ("mongodb", ["/usr/bin/mongod", "--dbpath", "/data/db"], "/data/db"),
+    ("prometheus", ["/usr/bin/prometheus", "--storage.tsdb.path=/var/lib/prometheus/metrics2/"],
+     "/var/lib/prometheus/metrics2/"),
+    ("zookeeper", ["java", "org.apache.zookeeper.server.quorum.QuorumPeerMain"], "/var/lib/zookeeper"),
+])
+def test_data_dirs_of_more_servers(software, cmdline, path):
+    locations, _ = find_state(software, [proc(10, 1, cmdline, exe="/usr/bin/x")], MOUNTS)
+    assert [loc.path for loc in locations] == [path]
