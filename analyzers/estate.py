@@ -48,6 +48,19 @@ class ExternalEndpoint:
 
 
 @dataclass(frozen=True)
+class Route:
+    """Who reaches a listening port: 'local' (loopback only), 'external' (clients outside the
+    inventory seen), 'internal' (only inventoried clients seen), 'unseen' (reachable, no client seen)."""
+
+    app: str
+    port: int
+    protocol: str
+    scope: str
+    route: str
+    clients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Cluster:
     software: str
     members: tuple[tuple[str, str], ...]       # (app ref, role), primary first
@@ -76,6 +89,7 @@ class EstateFindings:
     apps: Mapping[str, tuple[str, Application]] = field(default_factory=dict)   # ref -> (host, app)
     peers: tuple[Peer, ...] = ()
     external: tuple[ExternalEndpoint, ...] = ()
+    routes: tuple[Route, ...] = ()
     clusters: tuple[Cluster, ...] = ()
     daemons: tuple[NodeDaemon, ...] = ()
     order: tuple[OrderEdge, ...] = ()
@@ -164,6 +178,32 @@ def find_peers(hosts: Sequence[tuple[str, HostFindings]]) -> tuple[list[Peer], l
         sorted(external.values(), key=lambda e: (e.app, e.direction, e.address, e.port))
 
 
+def find_routes(apps: Mapping[str, tuple[str, Application]], peers: Sequence[Peer],
+                external: Sequence[ExternalEndpoint]) -> list[Route]:
+    inside: dict[tuple[str, int], set[str]] = defaultdict(set)
+    outside: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for peer in peers:
+        inside[(peer.server, peer.port)].add(peer.client)
+    for end in external:
+        if end.direction == "in":
+            outside[(end.app, end.port)].add(end.address)
+    routes = []
+    for ref, (_host, app) in sorted(apps.items()):
+        for listener in sorted(set((l.port, l.protocol, l.scope) for l in app.listeners)):
+            port, protocol, scope = listener
+            key = (ref, port)
+            if scope == "loopback":
+                route = "local"
+            elif outside[key]:
+                route = "external"
+            elif inside[key]:
+                route = "internal"
+            else:
+                route = "unseen"
+            routes.append(Route(ref, port, protocol, scope, route, tuple(sorted(inside[key] | outside[key]))))
+    return routes
+
+
 def find_clusters(apps: Mapping[str, tuple[str, Application]], peers: Sequence[Peer]) -> list[Cluster]:
     """Apps of the same software on different hosts joined by connections between them."""
     graph = nx.DiGraph()
@@ -245,11 +285,13 @@ def analyze_estate(hosts: Sequence[tuple[str, HostFindings]]) -> EstateFindings:
     """hosts: (host name, findings) pairs, one per inventoried host."""
     apps = {f"{name}/{app.key}": (name, app) for name, findings in hosts for app in findings.applications}
     peers, external = find_peers(hosts)
+    routes = find_routes(apps, peers, external)
     clusters = find_clusters(apps, peers)
     clustered = {ref for c in clusters for ref, _ in c.members}
     daemons = find_daemons(apps, len(hosts), clustered)
     order, waves, cycles = startup_order(apps, peers, clusters)
     jobs = tuple((name, job) for name, findings in hosts for job in findings.jobs if not job.system)
-    return EstateFindings(apps=apps, peers=tuple(peers), external=tuple(external), clusters=tuple(clusters),
+    return EstateFindings(apps=apps, peers=tuple(peers), external=tuple(external), routes=tuple(routes),
+                          clusters=tuple(clusters),
                           daemons=tuple(daemons), order=tuple(order), waves=tuple(waves), cycles=tuple(cycles),
                           jobs=jobs)

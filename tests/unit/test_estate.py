@@ -101,3 +101,19 @@ def test_daemon_needs_most_hosts():
 
 def test_application_jobs_only():
     assert [(h, j.command) for h, j in estate().jobs] == [("app-1", "/opt/web/report")]
+
+
+def test_routes_external_internal_local_unseen():
+    e = analyze_estate([
+        ("a", host(["10.0.0.1"],
+                   app("db", "postgresql", listen=[5432], category="database",
+                       connect=[("10.0.0.1", 5432, "198.51.100.7", 50000)]),
+                   Application(key="cache", name="cache", software="redis",
+                               listeners=(Listener("tcp", "127.0.0.1", 6379, "loopback"),)),
+                   app("web", "nginx", listen=[80, 443], connect=[("10.0.0.1", 40000, "10.0.0.2", 8080)]))),
+        ("b", host(["10.0.0.2"], app("api", "python-app", listen=[8080]))),
+    ])
+    routes = {(r.app, r.port): (r.route, r.clients) for r in e.routes}
+    assert routes == {("a/db", 5432): ("external", ("198.51.100.7",)), ("a/cache", 6379): ("local", ()),
+                      ("a/web", 80): ("unseen", ()), ("a/web", 443): ("unseen", ()),
+                      ("b/api", 8080): ("internal", ("a/web",))}
