@@ -9,6 +9,7 @@ import ipaddress
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping, Sequence
+from urllib.parse import urlsplit
 
 import networkx as nx
 
@@ -204,21 +205,64 @@ def find_routes(apps: Mapping[str, tuple[str, Application]], peers: Sequence[Pee
     return routes
 
 
-def find_clusters(apps: Mapping[str, tuple[str, Application]], peers: Sequence[Peer]) -> list[Cluster]:
-    """Apps of the same software on different hosts joined by connections between them."""
+def _declared_members(app: Application) -> list[tuple[str, str]]:
+    """(address, port) of the cluster members an app's command line lists (etcd --initial-cluster)."""
+    value = ""
+    for i, arg in enumerate(app.command):
+        if arg.startswith("--initial-cluster="):
+            value = arg.split("=", 1)[1]
+        elif arg == "--initial-cluster" and i + 1 < len(app.command):
+            value = app.command[i + 1]
+    members = []
+    for item in filter(None, value.split(",")):
+        url = urlsplit(item.split("=", 1)[-1])
+        if url.hostname and url.port:
+            members.append((url.hostname, url.port))
+    return members
+
+
+def declared_peers(hosts: Sequence[tuple[str, HostFindings]]) -> list[tuple[str, str, Evidence]]:
+    """(app, member app, evidence) for members an app names in its own configuration."""
+    index = _address_index(hosts)
+    by_host = {name: [(f"{name}/{app.key}", app) for app in f.applications] for name, f in hosts}
+    found = []
+    for name, findings in hosts:
+        for ref, app in by_host[name]:
+            for address, port in _declared_members(app):
+                other_host = index.get(normalize_address(address))
+                if other_host is None or other_host == name:
+                    continue
+                other = _listening(by_host[other_host], port, address)
+                if other is not None and apps_software(by_host[other_host], other) == app.software:
+                    found.append((ref, other, Evidence(f"{name}:processes", f"{app.software} lists member "
+                                                       f"{address}:{port} in --initial-cluster", "declared-member")))
+    return found
+
+
+def apps_software(apps: Iterable[tuple[str, Application]], ref: str) -> str:
+    return next((a.software for r, a in apps if r == ref), "")
+
+
+def find_clusters(apps: Mapping[str, tuple[str, Application]], peers: Sequence[Peer],
+                  declared: Sequence[tuple[str, str, Evidence]] = ()) -> list[Cluster]:
+    """Apps of the same software on different hosts joined by connections between them, or that
+    list each other as members."""
     graph = nx.DiGraph()
+    for a, b, evidence in declared:
+        graph.add_edge(a, b, evidence=(evidence,), declared=True)
     for peer in peers:
         (c_host, c_app), (s_host, s_app) = apps[peer.client], apps[peer.server]
         if c_app.software == s_app.software and c_host != s_host and c_app.software != "unknown" \
                 and c_app.category != "app":
-            graph.add_edge(peer.client, peer.server, evidence=peer.evidence)
+            graph.add_edge(peer.client, peer.server, evidence=peer.evidence, declared=False)
     clusters = []
     for members in nx.weakly_connected_components(graph):
         software = apps[next(iter(members))][1].software
         sub = graph.subgraph(members)
         if software in REPLICATED:
             lead, follow = REPLICATED[software]
-            roles = {m: (follow if sub.out_degree(m) else lead) for m in members}
+            connected = sub.edge_subgraph([(a, b) for a, b, d in sub.edges(data=True) if not d.get("declared")])
+            roles = {m: (follow if m in connected and connected.out_degree(m) else lead) for m in members}
         else:
             roles = {m: "member" for m in members}
         ordered = sorted(members, key=lambda m: (roles[m] not in ("primary", "member"), m))
@@ -286,7 +330,7 @@ def analyze_estate(hosts: Sequence[tuple[str, HostFindings]]) -> EstateFindings:
     apps = {f"{name}/{app.key}": (name, app) for name, findings in hosts for app in findings.applications}
     peers, external = find_peers(hosts)
     routes = find_routes(apps, peers, external)
-    clusters = find_clusters(apps, peers)
+    clusters = find_clusters(apps, peers, declared_peers(hosts))
     clustered = {ref for c in clusters for ref, _ in c.members}
     daemons = find_daemons(apps, len(hosts), clustered)
     order, waves, cycles = startup_order(apps, peers, clusters)

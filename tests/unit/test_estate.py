@@ -117,3 +117,18 @@ def test_routes_external_internal_local_unseen():
     assert routes == {("a/db", 5432): ("external", ("198.51.100.7",)), ("a/cache", 6379): ("local", ()),
                       ("a/web", 80): ("unseen", ()), ("a/web", 443): ("unseen", ()),
                       ("b/api", 8080): ("internal", ("a/web",))}
+
+
+def test_etcd_members_declared_on_the_command_line_form_a_cluster():
+    initial = "kv-1=http://10.0.1.1:2380,kv-2=http://10.0.1.2:2380,kv-3=http://10.0.1.3:2380"
+
+    def etcd(i):
+        return Application(key="etcd", name="etcd", software="etcd", category="database",
+                           command=("/usr/bin/etcd", "--name", f"kv-{i}", "--initial-cluster", initial),
+                           listeners=(Listener("tcp", f"10.0.1.{i}", 2380, "address"),
+                                      Listener("tcp", f"10.0.1.{i}", 2379, "address")))
+    e = analyze_estate([(f"kv-{i}", host([f"10.0.1.{i}"], etcd(i))) for i in (1, 2, 3)])
+    (cluster,) = e.clusters
+    assert cluster.members == (("kv-1/etcd", "member"), ("kv-2/etcd", "member"), ("kv-3/etcd", "member"))
+    assert all(ev.rule == "declared-member" for ev in cluster.evidence)
+    assert e.order == ()
