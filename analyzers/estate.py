@@ -266,8 +266,8 @@ def find_clusters(apps: Mapping[str, tuple[str, Application]], peers: Sequence[P
         else:
             roles = {m: "member" for m in members}
         ordered = sorted(members, key=lambda m: (roles[m] not in ("primary", "member"), m))
-        evidence = tuple(Evidence(e["evidence"][0].source, f"{a} -> {b}: {e['evidence'][0].detail}", "cluster-peer")
-                         for a, b, e in sorted(sub.edges(data=True)))
+        evidence = tuple(Evidence(ev.source, f"{a} -> {b}: {ev.detail}", ev.rule)
+                         for a, b, ev in sorted((a, b, d["evidence"][0]) for a, b, d in sub.edges(data=True)))
         clusters.append(Cluster(software, tuple((m, roles[m]) for m in ordered), evidence))
     return sorted(clusters, key=lambda c: (c.software, c.members))
 
