@@ -135,7 +135,7 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
         os_version=os_release.get("VERSION_ID", ""), cpu_count=getattr(cpu, "count", 0) or 0,
         mem_total_kib=facts.get("meminfo", {}).get("MemTotal", 0), addresses=facts.addresses(),
         applications=tuple(sorted(apps, key=lambda a: a.key)), plumbing=tuple(plumbing),
-        jobs=scheduled_jobs(facts.get("crontabs")),
+        jobs=scheduled_jobs(facts.get("crontabs"), facts.get("unit_files")),
         missing=tuple(facts.notes))
 
 

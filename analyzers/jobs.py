@@ -1,4 +1,4 @@
-"""Cron entries to scheduled jobs; the OS's own housekeeping is told apart from application jobs."""
+"""Cron entries and systemd timers to scheduled jobs; the OS's own housekeeping is told apart."""
 from __future__ import annotations
 
 import re
@@ -16,8 +16,33 @@ def is_system_job(command: str) -> bool:
     return bool(_SYSTEM_COMMANDS.search(command))
 
 
-def scheduled_jobs(cron_files: Iterable) -> tuple[ScheduledJob, ...]:
+# Timers the distributions ship (apt, logrotate, fstrim, ...), when found outside /lib.
+_SYSTEM_TIMERS = re.compile(r"^(apt-daily|apt-daily-upgrade|logrotate|man-db|fstrim|e2scrub_all|dpkg-db-backup"
+                            r"|systemd-tmpfiles-clean|motd-news|sysstat-.*|certbot|snapd\..*)\.timer$")
+
+
+def timer_jobs(unit_files: Iterable) -> list[ScheduledJob]:
+    """One job per .timer: its calendar (or monotonic) schedule and the service it starts."""
+    units = {u.name: u for u in unit_files}
+    jobs = []
+    for unit in units.values():
+        if not unit.name.endswith(".timer"):
+            continue
+        schedule = " ".join(unit.get("Timer", "OnCalendar")) or " ".join(
+            f"{key}={value}" for key in ("OnBootSec", "OnUnitActiveSec", "OnUnitInactiveSec", "OnActiveSec")
+            for value in unit.get("Timer", key))
+        target = (unit.get("Timer", "Unit") or (unit.name[:-len(".timer")] + ".service",))[-1]
+        service = units.get(target)
+        command = service.exec_start[-1] if service is not None and service.exec_start else target
+        user = (service.user if service is not None else "") or "root"
+        jobs.append(ScheduledJob(schedule=schedule, user=user, command=command, source=unit.path,
+                                 system=bool(_SYSTEM_TIMERS.match(unit.name)) or is_system_job(command)))
+    return jobs
+
+
+def scheduled_jobs(cron_files: Iterable, unit_files: Iterable = ()) -> tuple[ScheduledJob, ...]:
     jobs = [ScheduledJob(schedule=e.schedule, user=e.user, command=e.command, source=f.path, line_no=e.line_no,
                          system=is_system_job(e.command))
             for f in cron_files for e in f.entries]
+    jobs += timer_jobs(unit_files)
     return tuple(sorted(jobs, key=lambda j: (j.system, j.source, j.line_no)))

@@ -42,3 +42,17 @@ def test_system_jobs():
     assert is_system_job("test -e /run/systemd/system || SERVICE_MODE=1 /sbin/e2scrub_all -A -r")
     assert is_system_job("cd / && run-parts --report /etc/cron.daily")
     assert not is_system_job("/usr/bin/python3 /opt/webapp/report.py")
+
+
+def test_timers_become_jobs_with_their_service_command_and_user():
+    from analyzers.jobs import scheduled_jobs
+    units = [unit("report.timer", "[Timer]\nOnCalendar=*-*-* 02:00:00\n"),
+             unit("report.service", "[Service]\nUser=app\nExecStart=/opt/app/bin/report --all\n"),
+             unit("sync.timer", "[Timer]\nOnBootSec=5min\nOnUnitActiveSec=1h\nUnit=other.service\n"),
+             unit("logrotate.timer", "[Timer]\nOnCalendar=daily\n")]
+    jobs = {j.source.rsplit("/", 1)[1]: j for j in scheduled_jobs((), units)}
+    assert (jobs["report.timer"].schedule, jobs["report.timer"].user, jobs["report.timer"].command) == \
+        ("*-*-* 02:00:00", "app", "/opt/app/bin/report --all")
+    assert jobs["sync.timer"].schedule == "OnBootSec=5min OnUnitActiveSec=1h"
+    assert jobs["sync.timer"].command == "other.service" and not jobs["sync.timer"].system
+    assert jobs["logrotate.timer"].system
