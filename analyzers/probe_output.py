@@ -37,6 +37,7 @@ unchanged. Parsers cut such a section with `split_records`.
 from __future__ import annotations
 
 import re
+from typing import Mapping
 
 from analyzers.base import Section
 
@@ -146,6 +147,21 @@ def probe_done(data: bytes, nonce: str) -> bool:
 
 
 probe_complete = probe_done
+
+
+def frame_sections(sections: Mapping[str, Section], nonce: str) -> bytes:
+    """The probe output that `split_sections` reads back as `sections` (for recorded cases)."""
+    if not _NONCE.fullmatch(nonce or ""):
+        raise ValueError(f"not a probe nonce: {nonce!r}")
+    prefix = _prefix(nonce)
+    out = []
+    for name, section in sections.items():
+        out.append(f"\n{prefix}begin {name}\n{section.text.replace(MARK, prefix)}")
+        if section.rc is not None:
+            out.append(f"\n{prefix}rc {name} {section.rc}\n")
+        out.append(f"\n{prefix}end {name}\n")
+    out.append(f"\n{prefix}done\n")
+    return "".join(out).encode("utf-8")
 
 
 def split_records(text: str) -> list[tuple[str, str]]:

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from migrator import create_app, get_db, migrate
-from migrator.collect.replay import write_case
+from migrator.collect.replay import read_case, write_case
 from migrator.credentials import CredentialCipher
-from migrator.errors import MigratorError
+from migrator.errors import InputError, MigratorError
 from migrator import scoring
 from migrator.services import estate, findings, hosts, plans, scans
 
@@ -173,6 +173,45 @@ def apps(obj: Context, host, verdict, software, as_json) -> None:
             click.echo(f"  evidence [{e['rule']}]: {e['detail']}")
 
 
+@main.command("estate")
+@click.option("--host", "host_refs", multiple=True, help="Only these hosts (repeatable; default all).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON with all evidence.")
+@click.pass_obj
+def estate_cmd(obj: Context, host_refs: tuple[str, ...], as_json: bool) -> None:
+    """The estate as a whole: peers, routes, clusters, node daemons, scheduled jobs, start waves."""
+    with obj.db.session() as s:
+        result = estate.estate_findings(s, hosts.find_hosts(s, list(host_refs)))
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2, default=str))
+        return
+    if not result.apps:
+        click.echo("no scanned hosts yet: add hosts with `migrator hosts add`, then run `migrator scan`")
+        return
+    click.secho("peers (client -> server:port)", bold=True)
+    for p in result.peers:
+        click.echo(f"  {p.client} -> {p.server}:{p.port}")
+    for e in result.external:
+        arrow = f"{e.address} -> {e.app}:{e.port}" if e.direction == "in" else f"{e.app} -> {e.address}:{e.port}"
+        click.echo(f"  {arrow} (outside the inventory)")
+    click.secho("routes", bold=True)
+    for r in result.routes:
+        click.echo(f"  {r.app}:{r.port}/{r.protocol} {r.route}")
+    click.secho("clusters", bold=True)
+    for c in result.clusters:
+        click.echo(f"  {c.software}: " + ", ".join(f"{ref} ({role})" for ref, role in c.members))
+    click.secho("node daemons", bold=True)
+    for d in result.daemons:
+        click.echo(f"  {d.software} on {len(d.hosts)} hosts: {', '.join(d.hosts)}")
+    click.secho("scheduled jobs", bold=True)
+    for host, job in result.jobs:
+        click.echo(f"  {host}: {job.schedule} {job.user} {job.command}  ({job.source})")
+    click.secho("start waves", bold=True)
+    for i, wave in enumerate(result.waves, 1):
+        click.echo(f"  {i}: {', '.join(wave)}")
+    for cycle in result.cycles:
+        click.echo(f"  cycle (started together): {', '.join(cycle)}")
+
+
 @main.command()
 @click.argument("truth_file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -206,6 +245,23 @@ def record(obj: Context, host_ref: str, directory: str) -> None:
     sections, usage = scans.record_host(dict(obj.app.config), host)
     write_case(Path(directory), sections, usage)
     click.echo(f"recorded {len(sections)} sections of {host.name} in {directory}")
+
+
+@main.command("import")
+@click.argument("host_ref")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True))
+@click.pass_obj
+def import_cmd(obj: Context, host_ref: str, directory: str) -> None:
+    """Store a recorded probe output (from `migrator record`) as a scan of an inventoried host."""
+    try:
+        sections = read_case(Path(directory))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{directory} is not a recording made by `migrator record`: {exc}", "directory") from None
+    usage = sections.pop("path_usage", None)
+    with obj.db.session() as s:
+        (host,) = hosts.find_hosts(s, [host_ref])
+        scan_row = scans.import_case(s, host, sections, usage.text if usage else "")
+        click.echo(f"scan {scan_row.id}: imported {len(sections)} sections for {host.name}")
 
 
 @main.group("plan")

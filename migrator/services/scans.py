@@ -7,6 +7,7 @@ a person watching sees it live.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,7 @@ from analyzers.base import ParseError, Section
 from analyzers.findings import HostFindings
 from analyzers.host import analyze_host, state_paths
 from analyzers.parsers.path_usage import parse as parse_usage
-from analyzers.probe_output import split_sections
+from analyzers.probe_output import frame_sections, split_sections
 from migrator import models
 from migrator.collect.collector import ProbeRun, measure_paths, run_probe
 from migrator.collect.ssh import SSHSession, SSHTarget
@@ -171,26 +172,45 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
         with db.session() as s:
             h = s.get(Host, row.host_id)
             h.host_key, h.host_key_pinned_at = got.host_key, utcnow()
-    probe, sections, measured = got.probe, got.sections, got.measured
     _set(db, scan_host_id, stage="analyzing")
     notify(name, "analyzing", "")
-    findings = analyze_host(sections, _usage(measured))
     with db.session() as s:
         row = s.get(ScanHost, scan_host_id)
-        snapshot = Snapshot(host_id=row.host_id, nonce=probe.nonce, scan_host=row,
-                            probe_output=zlib.compress(probe.output, 6),
-                            measure_output=zlib.compress(measured, 6) if measured else None,
-                            sections={n: {"rc": sec.rc, "truncated": sec.truncated, "bytes": len(sec.text)}
-                                      for n, sec in sections.items()},
-                            missing=list(findings.missing), duration_s=round(time.monotonic() - started, 3),
-                            bytes_in=got.bytes_in)
-        s.add(snapshot)
-        s.flush()
-        store_findings(s, snapshot, findings)
+        findings = store_snapshot(s, row, got.probe.nonce, got.probe.output, got.sections, got.measured,
+                                  duration_s=round(time.monotonic() - started, 3), bytes_in=got.bytes_in)
         row.status, row.stage, row.finished_at = "done", None, utcnow()
     stateful = sum(1 for a in findings.applications if a.stateful)
     notify(name, "done", f"{len(findings.applications)} application(s), {stateful} stateful")
     return True
+
+
+def store_snapshot(session, row: ScanHost, nonce: str, raw: bytes, sections: Mapping[str, Section],
+                   measured: bytes, *, duration_s: float | None = None, bytes_in: int | None = None) -> HostFindings:
+    """Keep the raw output of one host's probe, analyze it, and store the findings."""
+    findings = analyze_host(sections, _usage(measured))
+    snapshot = Snapshot(host_id=row.host_id, nonce=nonce, scan_host=row, probe_output=zlib.compress(raw, 6),
+                        measure_output=zlib.compress(measured, 6) if measured else None,
+                        sections={n: {"rc": sec.rc, "truncated": sec.truncated, "bytes": len(sec.text)}
+                                  for n, sec in sections.items()},
+                        missing=list(findings.missing), duration_s=duration_s, bytes_in=bytes_in)
+    session.add(snapshot)
+    session.flush()
+    store_findings(session, snapshot, findings)
+    return findings
+
+
+def import_case(session, host: Host, sections: Mapping[str, Section], usage_text: str = "") -> Scan:
+    """Store a recorded probe output (`migrator record`, or the probe run by hand) as a finished
+    scan of `host`, exactly as if it had been scanned over SSH now."""
+    nonce = secrets.token_hex(12)
+    scan = create_scan(session, [host])
+    (row,) = scan.hosts
+    now = utcnow()
+    scan.started_at = row.started_at = now
+    store_snapshot(session, row, nonce, frame_sections(sections, nonce), sections,
+                   usage_text.encode("utf-8"))
+    scan.status, row.status, scan.finished_at, row.finished_at = "done", "done", utcnow(), utcnow()
+    return scan
 
 
 def run_scan(db: Database, settings: Mapping[str, Any], scan_id: int,

@@ -153,3 +153,16 @@ def test_real_probe_run_on_this_machine():
     assert me[0].exe and me[0].cwd and me[0].open_files
     assert any(p.pid == 1 for p in procs)
     assert facts.get("meminfo")["MemTotal"] > 0
+
+
+def test_frame_sections_round_trips_recorded_cases():
+    from pathlib import Path
+
+    from analyzers.probe_output import frame_sections
+    from migrator.collect.replay import read_case
+    case = read_case(Path(__file__).resolve().parents[2] / "fixtures" / "hosts" / "lab-app-1")
+    assert dict(split_sections(frame_sections(case, "n0nce"), "n0nce")) == case
+    odd = {"a": Section("a", "cut short", None, True), "b": Section("b", "", None, True),
+           "c": Section("c", "x\n\n", 0, False), "d": Section("d", "killed", None, True)}
+    back = split_sections(frame_sections(odd, "n1"), "n1")
+    assert dict(back) == odd and back.complete

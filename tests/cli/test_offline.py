@@ -1,0 +1,57 @@
+"""The CLI on a recorded host, no SSH: import, apps, estate, score, plan export."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from migrator.planner.validate import validate_yaml
+from tests.unit.test_scoring import TRUTH
+
+CASE = Path(__file__).resolve().parents[1] / "fixtures" / "hosts" / "lab-app-1"
+
+
+def _imported(cli):
+    assert cli("hosts", "add", "app-1", "--address", "10.213.66.10").exit_code == 0
+    r = cli("import", "app-1", str(CASE))
+    assert r.exit_code == 0 and "imported 22 sections for app-1" in r.output, r.output
+
+
+def test_import_then_apps_estate_and_plan(cli, tmp_path):
+    _imported(cli)
+    apps = json.loads(cli("apps", "--json").output)
+    assert {(a["software"], a["verdict"]) for a in apps} == {("redis", "stateful"), ("python-app", "stateless")}
+    r = cli("estate")
+    assert "app-1/python-app:webapp -> app-1/redis:6379" in r.output, r.output
+    assert "1: app-1/redis" in r.output and "2: app-1/python-app:webapp" in r.output
+    data = json.loads(cli("estate", "--json").output)
+    assert [(p["client"], p["server"], p["port"]) for p in data["peers"]] == \
+        [("app-1/python-app:webapp", "app-1/redis", 6379)]
+    out = tmp_path / "plan.yaml"
+    assert cli("plan", "export", "-o", str(out)).exit_code == 0
+    assert validate_yaml(out.read_text()) == []
+    assert {d["kind"] for d in yaml.safe_load_all(out.read_text()) if d} == {"StatefulSet", "Deployment", "Service"}
+
+
+def test_score_against_truth(cli, tmp_path):
+    _imported(cli)
+    truth = tmp_path / "truth.json"
+    truth.write_text(json.dumps(TRUTH))
+    r = cli("score", str(truth))
+    assert r.exit_code == 0, r.output
+    assert "missed applications: app-1/nginx" in r.output
+    kinds = {k["kind"]: k for k in json.loads(cli("score", str(truth), "--json").output)["kinds"]}
+    assert kinds["applications"]["recall"] == round(2 / 3, 4) and kinds["peers"]["precision"] == 1.0
+
+
+def test_bad_import_and_truth_are_clear_errors(cli, tmp_path):
+    assert cli("hosts", "add", "app-1", "--address", "10.213.66.10").exit_code == 0
+    (tmp_path / "empty").mkdir()
+    r = cli("import", "app-1", str(tmp_path / "empty"))
+    assert r.exit_code == 1 and "is not a recording made by `migrator record`" in r.output
+    r = cli("import", "ghost", str(CASE))
+    assert r.exit_code == 1 and "no host with id or name 'ghost'" in r.output
+    (tmp_path / "t.json").write_text("[]")
+    r = cli("score", str(tmp_path / "t.json"))
+    assert r.exit_code == 1 and "expected" in r.output
