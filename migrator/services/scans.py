@@ -6,6 +6,7 @@ a person watching sees it live.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import time
@@ -21,6 +22,7 @@ from analyzers.findings import HostFindings
 from analyzers.host import analyze_host, state_paths
 from analyzers.parsers.path_usage import parse as parse_usage
 from analyzers.probe_output import frame_sections, split_sections
+from analyzers.secrets import SecretRef, redact_probe_output
 from migrator import models
 from migrator.collect.collector import ProbeRun, measure_paths, run_probe
 from migrator.collect.ssh import SSHSession, SSHTarget
@@ -104,12 +106,13 @@ def store_findings(session, snapshot: Snapshot, findings: HostFindings) -> None:
 
 @dataclass(frozen=True)
 class Collected:
-    probe: ProbeRun
+    probe: ProbeRun                 # probe.output is already redacted (analyzers.secrets)
     sections: dict[str, Section]
     measured: bytes
     bytes_in: int
     host_key: str | None
     newly_pinned: bool
+    secrets: tuple[SecretRef, ...] = ()   # where secrets were found and redacted (no values)
 
 
 def collect(settings: Mapping[str, Any], target: SSHTarget, become: str,
@@ -123,6 +126,9 @@ def collect(settings: Mapping[str, Any], target: SSHTarget, become: str,
         stage("probing", "")
         probe = run_probe(session, become=become, timeout=settings["SSH_COMMAND_TIMEOUT"],
                           max_bytes=settings["SSH_MAX_OUTPUT"])
+        # Secrets leave the raw output here, before anything stores, records or analyzes it.
+        redacted, secret_refs = redact_probe_output(probe.output, probe.nonce)
+        probe = dataclasses.replace(probe, output=redacted)
         sections = split_sections(probe.output, probe.nonce)
         paths = state_paths(analyze_host(sections))
         stage("measuring", f"{len(paths)} state path(s)")
@@ -130,7 +136,8 @@ def collect(settings: Mapping[str, Any], target: SSHTarget, become: str,
                                  timeout=settings["SSH_COMMAND_TIMEOUT"]) if paths else b""
     finally:
         session.close()
-    return Collected(probe, sections, measured, session.bytes_in, session.host_key, session.newly_pinned)
+    return Collected(probe, sections, measured, session.bytes_in, session.host_key, session.newly_pinned,
+                     tuple(secret_refs))
 
 
 def record_host(settings: Mapping[str, Any], host: Host) -> tuple[dict[str, Section], str]:
