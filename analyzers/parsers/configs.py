@@ -247,7 +247,7 @@ def _json(text: str) -> list[Setting]:
     except ValueError:
         return [Setting(m.group(1), unquote(m.group(2).rstrip(",").strip()), no)
                 for no, line in enumerate(text.splitlines(), 1)
-                for m in [re.match(r'^\s*"([^"]+)"\s*:\s*(.+?)\s*$', line)] if m and m.group(2)[:1] not in "{["]
+                for m in [re.match(r'^\s*"([^"]+)"\s*:\s*("(?:\\.|[^"\\])*"|[^"{\[\s,][^,]*),?\s*$', line)] if m]
     lines = text.splitlines()
     out: list[Setting] = []
 

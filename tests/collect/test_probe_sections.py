@@ -1,0 +1,83 @@
+"""The probe's `configs` and `unit_files` sections on this machine, under sh and busybox sh."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from analyzers.parsers import configs, unit_files
+from analyzers.probe_output import MARK, split_sections
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = ROOT / "migrator" / "collect" / "probe.sh"
+SHELLS = [pytest.param(["sh"], id="sh"),
+          pytest.param(["busybox", "sh"], id="busybox", marks=pytest.mark.skipif(
+              shutil.which("busybox") is None, reason="busybox not installed (apt-get install busybox)"))]
+
+
+def run_probe(shell: list[str], nonce: str = "C0nfigsTest") -> dict:
+    data = subprocess.run(shell + ["-s", "--", nonce], input=PROBE.read_bytes(), capture_output=True,
+                          timeout=300).stdout
+    return split_sections(data, nonce)
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_probe_parses_under_sh_n(shell):
+    assert subprocess.run(shell + ["-n", str(PROBE)], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
+@pytest.mark.parametrize("shell", SHELLS)
+def test_configs_section_is_capped_marked_and_safe(shell):
+    sections = run_probe(shell)
+    section = sections["configs"]
+    assert section.rc == 0 and not section.truncated
+    nonce_marker = "@@C0nfigsTest@@ file "
+    # until probe_output marks `configs` with MARK, its file lines carry the nonce prefix
+    text = section.text.replace(nonce_marker, MARK + "file ")
+    files = configs.parse(text)
+    paths = [f.path for f in files]
+    assert len(paths) == len(set(paths)) <= 300
+    for f in files:
+        assert not f.path.startswith(("/proc/", "/sys/", "/dev/")), f.path
+        assert not re.search(r"\.(key|pem|p12|pfx|jks)$", f.path), f.path
+        assert len(f.text.encode("utf-8", "surrogateescape")) <= 65536 + 1
+        assert os.path.isfile(f.path)
+    assert sections["unit_files"].rc == 0
+
+
+def _unshare_ok() -> bool:
+    return os.geteuid() == 0 and shutil.which("unshare") is not None
+
+
+@pytest.mark.skipif(not _unshare_ok(), reason="needs root and unshare (a private mount namespace)")
+@pytest.mark.parametrize("shell", SHELLS)
+def test_vendor_unit_and_dropins_of_a_running_service(tmp_path, shell):
+    """A process whose cgroup says fakesvc.service: its vendor unit and drop-in are read."""
+    vendor = tmp_path / "vendor"
+    (vendor / "mig-fakesvc.service.d").mkdir(parents=True)
+    (vendor / "mig-fakesvc.service").write_text("[Service]\nExecStart=/bin/sleep 30\nUser=root\n")
+    (vendor / "mig-fakesvc.service.d" / "10-user.conf").write_text("[Service]\nUser=nobody\n")
+    cgroup = tmp_path / "cgroup"
+    cgroup.write_text("0::/system.slice/mig-fakesvc.service\n")
+    script = tmp_path / "run.sh"
+    script.write_text(
+        'sleep 30 & p=$!\n'
+        f'mount --bind {cgroup} /proc/$p/cgroup && mount --bind {vendor} /usr/lib/systemd/system || exit 3\n'
+        f'{" ".join(shell)} -s -- Un1tsTest < {PROBE}\n'
+        'kill $p\n')
+    if not Path("/usr/lib/systemd/system").is_dir():
+        pytest.skip("no /usr/lib/systemd/system to mount over")
+    out = subprocess.run(["unshare", "-m", "sh", str(script)], capture_output=True, timeout=300)
+    if out.returncode == 3:
+        pytest.skip("bind mounts over /proc files are not allowed here")
+    sections = split_sections(out.stdout, "Un1tsTest")
+    units = {u.name: u for u in unit_files.parse(sections["unit_files"].text)}
+    unit = units["mig-fakesvc.service"]
+    assert unit.path.endswith("/systemd/system/mig-fakesvc.service")
+    assert unit.user == "nobody" and unit.exec_start == ("/bin/sleep 30",)
+    assert unit.dropins and unit.dropins[0].endswith("mig-fakesvc.service.d/10-user.conf")
