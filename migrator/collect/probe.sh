@@ -150,7 +150,7 @@ done; :'
     /var/lib/pgsql/data/postgresql.conf /var/lib/pgsql/*/data/postgresql.conf /etc/pgbouncer/pgbouncer.ini \
     /etc/mysql/my.cnf /etc/mysql/*.cnf /etc/mysql/*/*.cnf /etc/my.cnf /etc/my.cnf.d/*.cnf \
     /etc/mongod.conf /etc/mongodb.conf \
-    /etc/nginx/nginx.conf /etc/nginx/conf.d/*.conf /etc/nginx/sites-enabled/* \
+    /etc/nginx/nginx.conf /etc/nginx/conf.d/*.conf /etc/nginx/http.d/*.conf /etc/nginx/sites-enabled/* \
     /etc/apache2/apache2.conf /etc/apache2/ports.conf /etc/apache2/sites-enabled/* \
     /etc/httpd/conf/httpd.conf /etc/httpd/conf.d/*.conf /etc/haproxy/haproxy.cfg \
     /etc/default/etcd /etc/etcd/* /etc/sysconfig/etcd \
