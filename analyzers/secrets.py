@@ -13,7 +13,7 @@ per file) and in the command lines of `processes` (argument by argument):
 * a setting whose key looks secret (password, passwd, pass, pwd, secret, token, api_key,
   private_key, credentials, auth, key, requirepass, masterauth, client-secret, ...), written
   ``key = v``, ``key: v``, ``key v``, ``"key": "v"``, ``export KEY=v``, also behind a comment
-  mark; a YAML block scalar (``key: |``) loses its whole block, a trailing backslash its
+  mark (redacted, but not reported as a ref); a YAML block scalar (``key: |``) loses its whole block, a trailing backslash its
   continuation line;
 * inside any line or argument: ``NAME=v`` and ``"NAME=v"`` with a secret NAME (so
   ``Environment="DB_PASSWORD=x"``, ``PGPASSWORD=x cmd``, conninfo ``password=x``,
@@ -221,7 +221,8 @@ class _Lines:
             value = match.group("val").rstrip()
             if not value or value in ("{", "[", "{}", "[]"):
                 return redact_inline(line, found, line_no)
-            found.append((match.group("key"), line_no))
+            if not re.search(r"[#;]", match.group("lead")):  # a commented-out setting is redacted, not a ref
+                found.append((match.group("key"), line_no))
             head = line[:match.start("val")]
             if value in _BLOCK:
                 self.block_indent = indent

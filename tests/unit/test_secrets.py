@@ -36,7 +36,6 @@ def file_section(name: str, files: dict[str, str]) -> Section:
     (f"DATABASE_URL=postgres://app:{PLANTED}@db:5432/app", "DATABASE_URL=postgres://app:<redacted>@db:5432/app"),
     (f"url = redis://:{PLANTED}@cache:6379/0", "url = redis://:<redacted>@cache:6379/0"),
     (f"export AWS_SECRET_ACCESS_KEY={PLANTED}", "export AWS_SECRET_ACCESS_KEY=<redacted>"),
-    (f"# requirepass {PLANTED}", "# requirepass <redacted>"),
     (f"credentials {{ token = \"{PLANTED}\" }}", "credentials <redacted>"),
     (f"\tauth_basic \"{PLANTED}\";", '\tauth_basic "<redacted>";'),
 ])
@@ -78,6 +77,10 @@ def test_fake_pem_without_end_redacts_the_rest_of_its_file_only():
 def test_certificates_are_not_secrets():
     text = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
     assert redact_file(text) == (text, [])
+
+
+def test_commented_settings_are_redacted_without_a_ref():
+    assert redact_file(f"# requirepass {PLANTED}") == ("# requirepass <redacted>", [])
 
 
 def test_yaml_block_and_unit_continuation():
