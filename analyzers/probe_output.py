@@ -47,6 +47,7 @@ SUBRECORD_KINDS: dict[str, tuple[str, ...]] = {
     "processes": ("pid", "f"),
     "unit_files": ("file",),
     "crontabs": ("file",),
+    "configs": ("file",),
 }
 KILLED = 137
 _NONCE = re.compile(r"[A-Za-z0-9_.-]+")

@@ -22,7 +22,7 @@ from analyzers.findings import HostFindings
 from analyzers.host import analyze_host, state_paths
 from analyzers.parsers.path_usage import parse as parse_usage
 from analyzers.probe_output import frame_sections, split_sections
-from analyzers.secrets import SecretRef, redact_probe_output
+from analyzers.secrets import SecretRef, redact_probe_output, redact_sections
 from migrator import models
 from migrator.collect.collector import ProbeRun, measure_paths, run_probe
 from migrator.collect.ssh import SSHSession, SSHTarget
@@ -210,6 +210,7 @@ def import_case(session, host: Host, sections: Mapping[str, Section], usage_text
     """Store a recorded probe output (`migrator record`, or the probe run by hand) as a finished
     scan of `host`, exactly as if it had been scanned over SSH now."""
     nonce = secrets.token_hex(12)
+    sections, _refs = redact_sections(sections)
     scan = create_scan(session, [host])
     (row,) = scan.hosts
     now = utcnow()

@@ -55,3 +55,21 @@ def test_bad_import_and_truth_are_clear_errors(cli, tmp_path):
     (tmp_path / "t.json").write_text("[]")
     r = cli("score", str(tmp_path / "t.json"))
     assert r.exit_code == 1 and "expected" in r.output
+
+
+def test_import_redacts_secrets_before_storing(cli, app, tmp_path):
+    import shutil
+    import zlib
+
+    from migrator import get_db
+    from migrator.models import Snapshot
+    case = tmp_path / "case"
+    shutil.copytree(CASE, case)
+    units = case / "unit_files.txt"
+    units.write_text(units.read_text() + "\n\x1eM\x1e file /etc/systemd/system/pay.service\n[Service]\n"
+                     "Environment=DB_PASSWORD=hunter2-planted\nExecStart=/opt/pay/run\n")
+    assert cli("hosts", "add", "app-1", "--address", "10.213.66.10").exit_code == 0
+    assert cli("import", "app-1", str(case)).exit_code == 0
+    with get_db(app).session() as s:
+        raw = zlib.decompress(s.query(Snapshot).one().probe_output)
+    assert b"/etc/systemd/system/pay.service" in raw and b"hunter2-planted" not in raw
