@@ -77,6 +77,9 @@ class Application:
     listeners: tuple[Listener, ...] = ()
     connections: tuple[Connection, ...] = ()
     state: tuple[StateLocation, ...] = ()
+    config_files: tuple[str, ...] = ()       # the app's configuration files on the host
+    certificates: tuple[str, ...] = ()       # TLS certificate and key paths its config names (never content)
+    secrets: tuple[str, ...] = ()            # "SOURCE: KEY" of each redacted secret (never the value)
     verdict: str = STATELESS
     verdict_reason: str = ""
     confidence: float = 0.5

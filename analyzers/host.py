@@ -6,10 +6,12 @@ from typing import Mapping
 
 from analyzers.apps import group_processes, identify, identity_evidence, program_names, unit_of
 from analyzers.base import Evidence, Section
+from analyzers.configs import config_facts, files_for
 from analyzers.facts import HostFacts, parse_sections
 from analyzers.findings import Application, HostFindings
 from analyzers.jobs import scheduled_jobs
 from analyzers.network import sockets_by_pid
+from analyzers.secrets import redact_sections
 from analyzers.state import find_state, verdict, with_usage
 from analyzers.units import match_unit, unit_dependencies
 
@@ -96,6 +98,8 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
     used_keys: set[str] = set()
     unit_files = {u.name: u for u in facts.get("unit_files")}
     taken_units: set[str] = set()
+    configs = facts.get("configs")
+    secret_refs = redact_sections(sections)[1]
     for group in groups:
         ident = identify(group)
         leader = group[0]
@@ -111,7 +115,8 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
         pids = tuple(p.pid for p in group)
         app_listeners = tuple(l for p in pids for l in listeners.get(p, ()))
         app_connections = tuple(c for p in pids for c in connections.get(p, ()))
-        locations, ignored = find_state(ident.software, group, mounts)
+        config = config_facts(ident.software, files_for(ident.software, leader.cmdline, configs, cwd=leader.cwd))
+        locations, ignored = find_state(ident.software, group, mounts, config.data_dirs)
         locations = with_usage(locations, usage or {})
         decided, reason, confidence = verdict(ident.software, locations, ignored)
         evidence = [identity_evidence(ident, leader), Evidence("rule", reason, "verdict")]
@@ -119,6 +124,8 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
             evidence.append(unit_evidence)
         evidence += [Evidence("proc_net", f"listens on {l.protocol} {l.address}:{l.port} ({l.scope})",
                               "listening-socket") for l in app_listeners[:10]]
+        sources = {*config.files, *(f"pid {p}" for p in pids), *((unit_file.path,) if unit_file is not None else ())}
+        secrets = tuple(dict.fromkeys(f"{r.source}: {r.key}" for r in secret_refs if r.source in sources))
         apps.append(Application(
             key=_key(ident.software, ident.name, unit, app_listeners, used_keys),
             name=ident.name, software=ident.software, version=_version(ident.software, packages),
@@ -126,6 +133,9 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
             uid=leader.uid, command=tuple(leader.cmdline), exe=leader.exe, cwd=leader.cwd, unit=unit,
             unit_after=unit_dependencies(unit_file) if unit_file is not None else (),
             listeners=app_listeners, connections=app_connections, state=tuple(locations),
+            config_files=config.files, certificates=tuple(dict.fromkeys(p for p, _ in (*config.certificates,
+                                                                                       *config.keys))),
+            secrets=secrets,
             verdict=decided, verdict_reason=reason, confidence=confidence, evidence=tuple(evidence),
             rss_kib=sum(p.rss_kib for p in group), cpu_percent=_cpu_percent(group, facts)))
     os_release = facts.get("os_release", {})

@@ -8,7 +8,7 @@ Logs, pid files, sockets, temp files and anything on tmpfs do not make an app st
 from __future__ import annotations
 
 import os
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from analyzers.base import Evidence
 from analyzers.findings import STATEFUL, STATELESS, StateLocation
@@ -104,12 +104,24 @@ def data_root(path: str) -> str:
     return os.path.dirname(path) or "/"
 
 
-def find_state(software: str, group: list, mounts) -> tuple[list[StateLocation], list[str]]:
-    """State locations of one process group and the notes about what was set aside."""
+def find_state(software: str, group: list, mounts,
+               config_dirs: Sequence[tuple[str, Evidence]] = ()) -> tuple[list[StateLocation], list[str]]:
+    """State locations of one process group and the notes about what was set aside.
+
+    config_dirs: data directories the app's own config files name (analyzers.configs); they
+    count after a command-line flag and before the software's default."""
     found: dict[str, list[Evidence]] = {}
     ignored: list[str] = []
     leader = group[0]
+    flag = None
     if software in DATA_DIR_FLAGS:
+        flags, _default = DATA_DIR_FLAGS[software]
+        flag = next((flag_value(p.cmdline, flags) for p in group if flag_value(p.cmdline, flags)), None)
+    if not flag and config_dirs:
+        for path, evidence in config_dirs:
+            if path.startswith("/"):
+                found.setdefault(os.path.normpath(path), []).append(evidence)
+    elif software in DATA_DIR_FLAGS:
         flags, default = DATA_DIR_FLAGS[software]
         value = next((flag_value(p.cmdline, flags) for p in group if flag_value(p.cmdline, flags)), None)
         if not value and software in DATA_DIR_AFTER:

@@ -50,3 +50,21 @@ def test_lab_vm_plan_validates():
     assert validate_yaml(text) == []
     kinds = sorted(d["kind"] for d in yaml.safe_load_all(text) if d)
     assert kinds == ["Deployment", "Service", "Service", "Service", "StatefulSet"]
+
+
+def test_config_files_certificates_and_secrets_are_attached_to_their_app():
+    from analyzers.base import Section
+    from analyzers.probe_output import MARK
+    sections = read_case(HOSTS / "lab-app-1")
+    usage_section = sections.pop("path_usage")
+    conf = (f"{MARK}file /etc/redis/redis.conf\nport 6379\ndir /var/lib/redis\nrequirepass s3cr3t-planted\n"
+            "tls-cert-file /etc/redis/tls/redis.crt\ntls-key-file /etc/redis/tls/redis.key\n")
+    sections["configs"] = Section("configs", conf, 0, False)
+    findings = analyze_host(sections, {u.path: u for u in parse_usage(usage_section.text)})
+    redis = next(a for a in findings.applications if a.software == "redis")
+    assert redis.config_files == ("/etc/redis/redis.conf",)
+    assert redis.certificates == ("/etc/redis/tls/redis.crt", "/etc/redis/tls/redis.key")
+    assert redis.secrets == ("/etc/redis/redis.conf: requirepass",)
+    assert "s3cr3t-planted" not in repr(findings)
+    web = next(a for a in findings.applications if a.software == "python-app")
+    assert web.config_files == () and web.secrets == ()

@@ -174,3 +174,15 @@ def test_identify_known_servers(cmdline, exe, software):
 def test_data_dirs_of_more_servers(software, cmdline, path):
     locations, _ = find_state(software, [proc(10, 1, cmdline, exe="/usr/bin/x")], MOUNTS)
     assert [loc.path for loc in locations] == [path]
+
+
+def test_config_data_dir_counts_after_flag_and_before_default():
+    from analyzers.base import Evidence
+    conf = (("/srv/pg/main", Evidence("/etc/postgresql/15/main/postgresql.conf:41", "data_directory", "postgresql:data")),)
+    with_flag = proc(10, 1, ["/usr/lib/postgresql/15/bin/postgres", "-D", "/pg"], exe="/usr/lib/postgresql/15/bin/postgres")
+    by_config = proc(10, 1, ["/usr/lib/postgresql/15/bin/postgres", "-c",
+                             "config_file=/etc/postgresql/15/main/postgresql.conf"], exe="/usr/lib/postgresql/15/bin/postgres")
+    assert [l.path for l in find_state("postgresql", [with_flag], MOUNTS, conf)[0]] == ["/pg"]
+    (loc,), _ = find_state("postgresql", [by_config], MOUNTS, conf)
+    assert loc.path == "/srv/pg/main" and loc.evidence[0].rule == "postgresql:data"
+    assert [l.path for l in find_state("postgresql", [by_config], MOUNTS)[0]] == ["/var/lib/postgresql"]
