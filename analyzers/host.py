@@ -13,7 +13,7 @@ from analyzers.jobs import scheduled_jobs
 from analyzers.network import sockets_by_pid
 from analyzers.secrets import redact_sections
 from analyzers.state import find_state, verdict, with_usage
-from analyzers.units import match_unit, unit_dependencies
+from analyzers.units import match_unit, template_of, unit_dependencies
 
 # software -> package names that carry its version
 PACKAGES = {"redis": ("redis-server", "redis", "redis7"), "postgresql": ("postgresql", "postgresql-server"),
@@ -107,11 +107,11 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
             plumbing.append(f"{ident.name}: {' '.join(program_names(leader)[:1])} (pid {leader.pid})")
             continue
         unit = unit_of(leader)
-        unit_file, unit_evidence = (unit_files.get(unit), None) if unit else \
-            match_unit(unit_files.values(), leader, taken_units)
+        unit_file, unit_evidence = (unit_files.get(unit) or unit_files.get(template_of(unit)), None) if unit \
+            else match_unit(unit_files.values(), leader, taken_units)
         if unit_file is not None:
-            unit = unit_file.name
-            taken_units.add(unit)
+            unit = unit or unit_file.name
+            taken_units.add(unit_file.name)
         pids = tuple(p.pid for p in group)
         app_listeners = tuple(l for p in pids for l in listeners.get(p, ()))
         app_connections = tuple(c for p in pids for c in connections.get(p, ()))

@@ -55,6 +55,12 @@ def match_unit(units: Iterable, leader, taken: set[str]) -> tuple[object | None,
                                      f"like pid {leader.pid}", "unit-exec-start")
 
 
+def template_of(unit: str) -> str:
+    """'postgresql@15-main.service' -> 'postgresql@.service' (systemd's template for an instance)."""
+    name, at, rest = unit.partition("@")
+    return f"{name}@.{rest.rsplit('.', 1)[-1]}" if at and "." in rest else unit
+
+
 def unit_dependencies(unit) -> tuple[str, ...]:
     """Units this unit is ordered after or needs, without the systemd targets."""
     names = dict.fromkeys((*unit.after, *unit.requires, *unit.wants))

@@ -56,3 +56,10 @@ def test_timers_become_jobs_with_their_service_command_and_user():
     assert jobs["sync.timer"].schedule == "OnBootSec=5min OnUnitActiveSec=1h"
     assert jobs["sync.timer"].command == "other.service" and not jobs["sync.timer"].system
     assert jobs["logrotate.timer"].system
+
+
+def test_template_of_instance_units():
+    from analyzers.units import template_of
+    assert template_of("postgresql@15-main.service") == "postgresql@.service"
+    assert template_of("getty@tty1.service") == "getty@.service"
+    assert template_of("redis-server.service") == "redis-server.service"
