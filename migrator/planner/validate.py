@@ -5,7 +5,12 @@ Cross-checks run on documents that passed their schema:
 - a StatefulSet's serviceName names a headless Service in its namespace;
 - a Service's selector picks the pods of some workload in its namespace;
 - a workload's selector matches its own pod template;
+- every Secret, ConfigMap and claim a pod refers to, every Service an Ingress routes to, every
+  target of a HorizontalPodAutoscaler exists in the plan; a PodDisruptionBudget selects some pods;
 - no two objects share kind, namespace and name.
+
+A Service may narrow a StatefulSet's pods to one ordinal (statefulset.kubernetes.io/pod-name):
+Kubernetes sets that label on each pod, so it is not looked for in the template.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import yaml
 from kubernetes_validate.utils import SchemaNotFoundError, VersionNotSupportedError
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 
 
 @dataclass(frozen=True)
@@ -82,10 +88,81 @@ def cross_check(docs: list[dict]) -> list[Problem]:
             problems += _check_service_name(w, services)
     for s in services:
         selector = s.get("spec", {}).get("selector") or {}
-        if selector and not any(_namespace(w) == _namespace(s) and _selects(selector, _pod_labels(w))
+        if selector and not any(_namespace(w) == _namespace(s) and _selects(_pod_selector(selector, w), _pod_labels(w))
                                 for w in workloads):
             problems.append(Problem("Service", _kind_name(s)[1], "spec.selector",
                                     "selector matches the pods of no workload in the plan"))
+    return problems + check_references(docs)
+
+
+def _pod_selector(selector: dict, workload: dict) -> dict:
+    """The selector without the label Kubernetes gives each StatefulSet pod (pod-name: NAME-N)."""
+    pod = selector.get(POD_NAME_LABEL)
+    if workload["kind"] != "StatefulSet" or pod is None:
+        return selector
+    name, _, ordinal = str(pod).rpartition("-")
+    if name != _kind_name(workload)[1] or not ordinal.isdigit():
+        return {**selector, POD_NAME_LABEL: None}
+    return {k: v for k, v in selector.items() if k != POD_NAME_LABEL}
+
+
+def _pod_specs(doc: dict) -> list[tuple[str, dict]]:
+    """(path, pod spec) of a workload or CronJob."""
+    spec = doc.get("spec") or {}
+    if doc["kind"] == "CronJob":
+        pod = (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec")
+        return [("spec.jobTemplate.spec.template.spec", pod)] if pod else []
+    pod = (spec.get("template") or {}).get("spec")
+    return [("spec.template.spec", pod)] if pod else []
+
+
+def check_references(docs: list[dict]) -> list[Problem]:
+    """Objects named by other objects must be in the plan (see the module docstring)."""
+    have = {(d["kind"], _namespace(d), _kind_name(d)[1]) for d in docs}
+    problems: list[Problem] = []
+
+    def need(doc: dict, kind: str, name: str | None, path: str) -> None:
+        if name and (kind, _namespace(doc), name) not in have:
+            problems.append(Problem(doc["kind"], _kind_name(doc)[1], path, f"refers to {kind} {name!r}, not in the plan"))
+
+    for doc in docs:
+        templates = {v.get("metadata", {}).get("name") for v in (doc.get("spec") or {}).get("volumeClaimTemplates") or []}
+        for base, pod in _pod_specs(doc):
+            for i, volume in enumerate(pod.get("volumes") or []):
+                where = f"{base}.volumes.{i}"
+                need(doc, "Secret", (volume.get("secret") or {}).get("secretName"), where)
+                need(doc, "ConfigMap", (volume.get("configMap") or {}).get("name"), where)
+                claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+                if claim not in templates:
+                    need(doc, "PersistentVolumeClaim", claim, where)
+            for group in ("initContainers", "containers"):
+                for c_i, container in enumerate(pod.get(group) or []):
+                    for e_i, env in enumerate(container.get("env") or []):
+                        source = env.get("valueFrom") or {}
+                        where = f"{base}.{group}.{c_i}.env.{e_i}"
+                        need(doc, "Secret", (source.get("secretKeyRef") or {}).get("name"), where)
+                        need(doc, "ConfigMap", (source.get("configMapKeyRef") or {}).get("name"), where)
+                    for f_i, env_from in enumerate(container.get("envFrom") or []):
+                        where = f"{base}.{group}.{c_i}.envFrom.{f_i}"
+                        need(doc, "Secret", (env_from.get("secretRef") or {}).get("name"), where)
+                        need(doc, "ConfigMap", (env_from.get("configMapRef") or {}).get("name"), where)
+        spec = doc.get("spec") or {}
+        if doc["kind"] == "Ingress":
+            for i, tls in enumerate(spec.get("tls") or []):
+                need(doc, "Secret", tls.get("secretName"), f"spec.tls.{i}.secretName")
+            for r_i, rule in enumerate(spec.get("rules") or []):
+                for p_i, path in enumerate((rule.get("http") or {}).get("paths") or []):
+                    service = (path.get("backend") or {}).get("service") or {}
+                    need(doc, "Service", service.get("name"), f"spec.rules.{r_i}.http.paths.{p_i}.backend.service.name")
+        if doc["kind"] == "HorizontalPodAutoscaler":
+            target = spec.get("scaleTargetRef") or {}
+            need(doc, target.get("kind", ""), target.get("name"), "spec.scaleTargetRef")
+        if doc["kind"] == "PodDisruptionBudget":
+            match = (spec.get("selector") or {}).get("matchLabels") or {}
+            if match and not any(d["kind"] in WORKLOAD_KINDS and _namespace(d) == _namespace(doc)
+                                 and _selects(match, _pod_labels(d)) for d in docs):
+                problems.append(Problem("PodDisruptionBudget", _kind_name(doc)[1], "spec.selector",
+                                        "selector matches the pods of no workload in the plan"))
     return problems
 
 

@@ -1,0 +1,103 @@
+"""How each stateful application's data moves into its new volumes, per ordinal, by software:
+dump and restore, replication, snapshot and restore, or a copy of the files.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from analyzers.estate import EstateFindings
+
+from migrator.planner.model import CRONJOB, STATEFULSET, DataStep, PlannedWorkload
+from migrator.planner.rewrite import pod_dns
+
+
+def data_steps(workloads: Sequence[PlannedWorkload], estate: EstateFindings) -> tuple[DataStep, ...]:
+    steps: list[DataStep] = []
+    for w in workloads:
+        if w.kind == CRONJOB or not w.volumes:
+            continue
+        count = w.replicas if w.kind == STATEFULSET else 1
+        for ordinal in range(count):
+            source = w.refs[ordinal] if ordinal < len(w.refs) else (w.refs[0] if w.refs else w.id)
+            steps.append(_step(w, ordinal, source, estate))
+    return tuple(steps)
+
+
+def claim(w: PlannedWorkload, volume: str, ordinal: int) -> str:
+    return f"{volume}-{w.name}-{ordinal}" if w.kind == STATEFULSET else f"{w.name}-{volume}"
+
+
+def _pod(w: PlannedWorkload, ordinal: int) -> str:
+    return f"{w.name}-{ordinal}" if w.kind == STATEFULSET else f"deploy/{w.name}"
+
+
+def _port(w: PlannedWorkload, default: int) -> int:
+    return w.ports[0].port if w.ports else default
+
+
+def _step(w: PlannedWorkload, ordinal: int, source: str, estate: EstateFindings) -> DataStep:
+    host = source.split("/", 1)[0]
+    pod = _pod(w, ordinal)
+    path = w.volumes[0].mount_path
+    standby = w.kind == STATEFULSET and ordinal > 0 and w.primary_only
+    headless = w.headless_service_name
+    ns = "$NAMESPACE"
+    if w.software == "postgresql":
+        if standby:
+            return DataStep(w.name, ordinal, source, w.software, "replication", (
+                f"start {pod} with an empty PGDATA (scale to {ordinal + 1} after {w.name}-0 is ready)",
+                f"kubectl exec {pod} -- pg_basebackup -h {pod_dns(w.name, 0, headless, ns)} -U replicator "
+                "-D \"$PGDATA\" -R -X stream -P",
+                f"restart {pod}: it follows {w.name}-0 as a standby, as {source} followed the primary"))
+        return DataStep(w.name, ordinal, source, w.software, "dump-restore", (
+            f"stop the applications writing to {source} (maintenance window)",
+            f"on {host}: sudo -u postgres pg_dumpall --clean --if-exists > /tmp/{w.name}.sql",
+            f"kubectl cp /tmp/{w.name}.sql {pod}:/tmp/{w.name}.sql",
+            f"kubectl exec {pod} -- psql -U postgres -f /tmp/{w.name}.sql",
+            f"for less downtime instead: pg_basebackup from {host} into PGDATA of {pod}, run it as a standby, "
+            "promote it at the cutover",
+            "compare row counts of the largest tables on both sides"))
+    if w.software in ("mysql", "mariadb"):
+        client = "mariadb" if w.software == "mariadb" else "mysql"
+        if standby:
+            return DataStep(w.name, ordinal, source, w.software, "replication", (
+                f"restore the dump of {w.name}-0 into {pod}",
+                f"kubectl exec {pod} -- {client} -e \"CHANGE REPLICATION SOURCE TO SOURCE_HOST="
+                f"'{pod_dns(w.name, 0, headless, ns)}', ...; START REPLICA\"",))
+        return DataStep(w.name, ordinal, source, w.software, "dump-restore", (
+            f"stop the applications writing to {source}",
+            f"on {host}: mysqldump --all-databases --single-transaction --routines --events --triggers "
+            f"> /tmp/{w.name}.sql",
+            f"kubectl exec -i {pod} -- {client} -uroot -p\"$ROOT_PASSWORD\" < /tmp/{w.name}.sql",
+            "check the schemas and row counts"))
+    if w.software in ("redis", "valkey"):
+        port = _port(w, 6379)
+        cli = "valkey-cli" if w.software == "valkey" else "redis-cli"
+        return DataStep(w.name, ordinal, source, w.software, "replication", (
+            f"kubectl exec {pod} -- {cli} -p {port} REPLICAOF {host} {port}",
+            f"wait until INFO replication of {pod} says master_link_status:up",
+            f"at the cutover: kubectl exec {pod} -- {cli} -p {port} REPLICAOF NO ONE",
+            f"or copy instead: on {host} {cli} -p {port} SAVE (or stop it), then copy dump.rdb and appendonlydir "
+            f"from {path} into claim {claim(w, w.volumes[0].name, ordinal)} before {pod} starts"))
+    if w.software == "etcd":
+        port = next((p.port for p in w.ports if p.port != 2380), 2379)
+        first = w.refs[0].split("/", 1)[0] if w.refs else host
+        return DataStep(w.name, ordinal, source, w.software, "snapshot", (
+            f"once, on {first}: ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:{port} snapshot save /tmp/etcd.db",
+            f"restore it into claim {claim(w, w.volumes[0].name, ordinal)} (a helper pod mounting it): "
+            f"etcdctl snapshot restore /tmp/etcd.db --name {w.name}-{ordinal} --data-dir {path}/member-data "
+            f"--initial-cluster <the --initial-cluster of the plan> --initial-advertise-peer-urls "
+            f"http://{pod_dns(w.name, ordinal, headless, ns)}:2380",
+            f"point --data-dir of {pod} at the restored directory, then start the StatefulSet"))
+    if w.software == "mongodb":
+        return DataStep(w.name, ordinal, source, w.software, "dump-restore", (
+            f"on {host}: mongodump --archive=/tmp/{w.name}.archive --gzip",
+            f"kubectl cp /tmp/{w.name}.archive {pod}:/tmp/ && kubectl exec {pod} -- mongorestore "
+            f"--archive=/tmp/{w.name}.archive --gzip --drop"))
+    volumes = ", ".join(f"{v.mount_path} -> claim {claim(w, v.name, ordinal)}" for v in w.volumes)
+    return DataStep(w.name, ordinal, source, w.software or "unknown", "file-copy", (
+        f"stop {source} on {host} (or accept a copy of files in use)",
+        f"copy the data directories into the claims before {pod} starts: {volumes}",
+        f"e.g. a helper pod mounting the claim, then: rsync -a {host}:{path}/ through "
+        f"kubectl exec -i HELPER -- tar x -C /data",
+        f"keep the owner uid {w.run_as_user if w.run_as_user is not None else '(the process user)'} on the files"))
