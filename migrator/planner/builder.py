@@ -73,7 +73,7 @@ def build_plan(hosts: Sequence[tuple[str, HostFindings]], overrides: Mapping[str
         notes.append(f"{wid}: override for an application that was not found")
     workloads = network.connect(workloads, estate, hosts, namespace, exposure)
     return Plan(namespace=namespace, workloads=tuple(workloads), notes=tuple(notes),
-                network_policies=network_policies, data_steps=data_steps(workloads, estate),
+                network_policies=network_policies, data_steps=data_steps(workloads, namespace),
                 waves=network.plan_waves(workloads))
 
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from analyzers.estate import EstateFindings
-
 from migrator.planner.model import CRONJOB, STATEFULSET, DataStep, PlannedWorkload
 from migrator.planner.rewrite import pod_dns
 
 
-def data_steps(workloads: Sequence[PlannedWorkload], estate: EstateFindings) -> tuple[DataStep, ...]:
+def data_steps(workloads: Sequence[PlannedWorkload], namespace: str) -> tuple[DataStep, ...]:
     steps: list[DataStep] = []
     for w in workloads:
         if w.kind == CRONJOB or not w.volumes:
@@ -19,7 +17,7 @@ def data_steps(workloads: Sequence[PlannedWorkload], estate: EstateFindings) -> 
         count = w.replicas if w.kind == STATEFULSET else 1
         for ordinal in range(count):
             source = w.refs[ordinal] if ordinal < len(w.refs) else (w.refs[0] if w.refs else w.id)
-            steps.append(_step(w, ordinal, source, estate))
+            steps.append(_step(w, ordinal, source, namespace))
     return tuple(steps)
 
 
@@ -35,25 +33,24 @@ def _port(w: PlannedWorkload, default: int) -> int:
     return w.ports[0].port if w.ports else default
 
 
-def _step(w: PlannedWorkload, ordinal: int, source: str, estate: EstateFindings) -> DataStep:
+def _step(w: PlannedWorkload, ordinal: int, source: str, ns: str) -> DataStep:
     host = source.split("/", 1)[0]
     pod = _pod(w, ordinal)
     path = w.volumes[0].mount_path
     standby = w.kind == STATEFULSET and ordinal > 0 and w.primary_only
     headless = w.headless_service_name
-    ns = "$NAMESPACE"
     if w.software == "postgresql":
         if standby:
             return DataStep(w.name, ordinal, source, w.software, "replication", (
                 f"start {pod} with an empty PGDATA (scale to {ordinal + 1} after {w.name}-0 is ready)",
-                f"kubectl exec {pod} -- pg_basebackup -h {pod_dns(w.name, 0, headless, ns)} -U replicator "
+                f"kubectl -n {ns} exec {pod} -- pg_basebackup -h {pod_dns(w.name, 0, headless, ns)} -U replicator "
                 "-D \"$PGDATA\" -R -X stream -P",
                 f"restart {pod}: it follows {w.name}-0 as a standby, as {source} followed the primary"))
         return DataStep(w.name, ordinal, source, w.software, "dump-restore", (
             f"stop the applications writing to {source} (maintenance window)",
             f"on {host}: sudo -u postgres pg_dumpall --clean --if-exists > /tmp/{w.name}.sql",
-            f"kubectl cp /tmp/{w.name}.sql {pod}:/tmp/{w.name}.sql",
-            f"kubectl exec {pod} -- psql -U postgres -f /tmp/{w.name}.sql",
+            f"kubectl -n {ns} cp /tmp/{w.name}.sql {pod}:/tmp/{w.name}.sql",
+            f"kubectl -n {ns} exec {pod} -- psql -U postgres -f /tmp/{w.name}.sql",
             f"for less downtime instead: pg_basebackup from {host} into PGDATA of {pod}, run it as a standby, "
             "promote it at the cutover",
             "compare row counts of the largest tables on both sides"))
@@ -62,21 +59,21 @@ def _step(w: PlannedWorkload, ordinal: int, source: str, estate: EstateFindings)
         if standby:
             return DataStep(w.name, ordinal, source, w.software, "replication", (
                 f"restore the dump of {w.name}-0 into {pod}",
-                f"kubectl exec {pod} -- {client} -e \"CHANGE REPLICATION SOURCE TO SOURCE_HOST="
+                f"kubectl -n {ns} exec {pod} -- {client} -e \"CHANGE REPLICATION SOURCE TO SOURCE_HOST="
                 f"'{pod_dns(w.name, 0, headless, ns)}', ...; START REPLICA\"",))
         return DataStep(w.name, ordinal, source, w.software, "dump-restore", (
             f"stop the applications writing to {source}",
             f"on {host}: mysqldump --all-databases --single-transaction --routines --events --triggers "
             f"> /tmp/{w.name}.sql",
-            f"kubectl exec -i {pod} -- {client} -uroot -p\"$ROOT_PASSWORD\" < /tmp/{w.name}.sql",
+            f"kubectl -n {ns} exec -i {pod} -- {client} -uroot -p\"$ROOT_PASSWORD\" < /tmp/{w.name}.sql",
             "check the schemas and row counts"))
     if w.software in ("redis", "valkey"):
         port = _port(w, 6379)
         cli = "valkey-cli" if w.software == "valkey" else "redis-cli"
         return DataStep(w.name, ordinal, source, w.software, "replication", (
-            f"kubectl exec {pod} -- {cli} -p {port} REPLICAOF {host} {port}",
+            f"kubectl -n {ns} exec {pod} -- {cli} -p {port} REPLICAOF {host} {port}",
             f"wait until INFO replication of {pod} says master_link_status:up",
-            f"at the cutover: kubectl exec {pod} -- {cli} -p {port} REPLICAOF NO ONE",
+            f"at the cutover: kubectl -n {ns} exec {pod} -- {cli} -p {port} REPLICAOF NO ONE",
             f"or copy instead: on {host} {cli} -p {port} SAVE (or stop it), then copy dump.rdb and appendonlydir "
             f"from {path} into claim {claim(w, w.volumes[0].name, ordinal)} before {pod} starts"))
     if w.software == "etcd":
@@ -92,12 +89,12 @@ def _step(w: PlannedWorkload, ordinal: int, source: str, estate: EstateFindings)
     if w.software == "mongodb":
         return DataStep(w.name, ordinal, source, w.software, "dump-restore", (
             f"on {host}: mongodump --archive=/tmp/{w.name}.archive --gzip",
-            f"kubectl cp /tmp/{w.name}.archive {pod}:/tmp/ && kubectl exec {pod} -- mongorestore "
+            f"kubectl -n {ns} cp /tmp/{w.name}.archive {pod}:/tmp/ && kubectl -n {ns} exec {pod} -- mongorestore "
             f"--archive=/tmp/{w.name}.archive --gzip --drop"))
     volumes = ", ".join(f"{v.mount_path} -> claim {claim(w, v.name, ordinal)}" for v in w.volumes)
     return DataStep(w.name, ordinal, source, w.software or "unknown", "file-copy", (
         f"stop {source} on {host} (or accept a copy of files in use)",
         f"copy the data directories into the claims before {pod} starts: {volumes}",
         f"e.g. a helper pod mounting the claim, then: rsync -a {host}:{path}/ through "
-        f"kubectl exec -i HELPER -- tar x -C /data",
+        f"kubectl -n {ns} exec -i HELPER -- tar x -C /data",
         f"keep the owner uid {w.run_as_user if w.run_as_user is not None else '(the process user)'} on the files"))

@@ -15,7 +15,7 @@ from analyzers.findings import STATELESS, HostFindings
 from migrator.planner.model import (CLUSTER, CRONJOB, DAEMONSET, DEPLOYMENT, INGRESS, LOADBALANCER, NONE,
                                     STATEFULSET, AllowRule, EnvVar, PlannedWorkload, WaitFor)
 from migrator.planner.rewrite import host_addresses, rewrite_cluster_args, rewrite_peer_args
-from migrator.planner.workloads import is_http
+from migrator.planner.workloads import TLS_PORTS, is_http
 
 HPA_MIN = 2
 
@@ -37,7 +37,8 @@ def connect(workloads: Sequence[PlannedWorkload], estate: EstateFindings,
         w = _waits_and_addresses(w, estate, owner, findings)
         if w.kind == STATEFULSET and len(w.refs) > 1:
             w = _cluster_addresses(w, namespace, findings)
-        w = replace(w, allow=_allow(w, estate, owner, monitoring))
+        notes = list(w.notes)
+        w = replace(w, allow=_allow(w, estate, owner, monitoring, notes), notes=tuple(notes))
         w = _scale(w)
         waves = [wave_of[r] for r in w.refs if r in wave_of]
         if waves:
@@ -76,6 +77,14 @@ def _expose(w: PlannedWorkload, estate: EstateFindings, override: str | None) ->
             notes.append(f"port {p.port}: clients outside the estate seen ({', '.join(external[:3])}): "
                          f"{'an Ingress' if exposure == INGRESS else 'a LoadBalancer Service'}")
         ports.append(replace(p, exposure=exposure))
+    if override is None and any(p.exposure == INGRESS for p in ports):
+        # A web server reached from outside on one HTTP(S) port serves the others there too (80 -> 443).
+        ports = [replace(p, exposure=INGRESS) if p.protocol == "TCP" and is_http(w.software, p.port)
+                 and p.exposure == CLUSTER else p for p in ports]
+    tls = [p.port for p in ports if p.exposure == INGRESS and p.port in TLS_PORTS]
+    if tls:
+        notes.append(f"TLS of port {', '.join(map(str, tls))} terminates at the Ingress with Secret {w.name}-tls "
+                     "(placeholders: put the host's certificate and key there, never in the plan)")
     if override == NONE:
         service = False
         notes.append("exposure overridden to none: no Service")
@@ -94,6 +103,7 @@ def _waits_and_addresses(w: PlannedWorkload, estate: EstateFindings, owner: Mapp
     notes = list(w.notes)
     waits: dict[tuple[str, int], WaitFor] = {}
     targets: dict[tuple[str, int], str] = {}
+    reached: dict[tuple[str, int], list[str]] = {}
     for peer in estate.peers:
         if peer.client not in w.refs:
             continue
@@ -112,8 +122,7 @@ def _waits_and_addresses(w: PlannedWorkload, estate: EstateFindings, owner: Mapp
         client_host, server_host = peer.client.split("/", 1)[0], peer.server.split("/", 1)[0]
         for address in host_addresses(server_host, findings.get(server_host), loopback=client_host == server_host):
             targets[(address, peer.port)] = server.name
-        notes.append(f"{peer.client} reached {peer.server}:{peer.port}: in the cluster it is "
-                     f"Service {server.name}:{peer.port}; configuration that names the host must name the Service")
+        reached.setdefault((server.name, peer.port), []).append(peer.server)
     for edge in estate.order:
         server = owner.get(edge.before)
         if edge.after not in w.refs or server is None or server.name == w.name or "ordered after" not in edge.reason:
@@ -121,6 +130,9 @@ def _waits_and_addresses(w: PlannedWorkload, estate: EstateFindings, owner: Mapp
         if server.exposed and not any(s == server.name for s, _ in waits):
             port = server.ports[0].port
             waits[(server.name, port)] = WaitFor(server.name, port, edge.reason)
+    for (service, port), servers in sorted(reached.items()):
+        notes.append(f"connects to {', '.join(sorted(set(servers)))} on port {port}: in the cluster that is "
+                     f"Service {service}:{port}; configuration that names the hosts must name the Service")
     args, rewritten = rewrite_peer_args(w.args, targets)
     return replace(w, waits=tuple(waits[k] for k in sorted(waits)), args=args, notes=tuple(notes + rewritten))
 
@@ -136,9 +148,11 @@ def _cluster_addresses(w: PlannedWorkload, namespace: str, findings: Mapping[str
 
 
 def _allow(w: PlannedWorkload, estate: EstateFindings, owner: Mapping[str, PlannedWorkload],
-           monitoring: Sequence[str]) -> tuple[AllowRule, ...]:
+           monitoring: Sequence[str], notes: list[str]) -> tuple[AllowRule, ...]:
     """Per port, exactly the workloads seen connecting (members of a cluster reach each other;
     monitoring reaches agents), and anyone for ports exposed outside the cluster."""
+    if not w.exposed:
+        return ()
     rules = []
     for p in w.ports:
         clients = {owner[peer.client].name for peer in estate.peers
@@ -156,6 +170,8 @@ def _allow(w: PlannedWorkload, estate: EstateFindings, owner: Mapping[str, Plann
             why.append("exposed outside the cluster")
         if not clients and not anywhere:
             why.append("no client seen: nothing admitted")
+            notes.append(f"port {p.port}: no client was seen, so its NetworkPolicy admits nobody; "
+                         "add the clients or switch network policies off")
         rules.append(AllowRule(p.port, p.protocol, tuple(sorted(clients)), anywhere, "; ".join(why)[:300]))
     return tuple(rules)
 

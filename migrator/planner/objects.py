@@ -27,34 +27,41 @@ HPA_CPU = 70
 
 def to_objects(plan: Plan) -> list:
     """Every object of the plan, workload by workload in plan order (a default-deny policy first)."""
-    ns = plan.namespace
-    objects: list = []
-    if plan.network_policies and any(w.kind != CRONJOB for w in plan.workloads):
-        objects.append(default_deny(plan))
+    objects: list = [default_deny(plan)] if has_default_deny(plan) else []
     for w in plan.workloads:
-        objects.extend(secret(w, s, ns) for s in w.secrets)
-        if w.kind == CRONJOB:
-            objects.append(cron_job(w, ns))
-            continue
-        if w.kind == STATEFULSET:
-            objects.append(headless_service(w, ns))
-        else:
-            objects.extend(persistent_volume_claim(w, v, ns) for v in w.volumes)
-        if w.exposed:
-            objects.append(service(w, ns))
-            if any(p.exposure == LOADBALANCER for p in w.ports):
-                objects.append(load_balancer(w, ns))
-            if any(p.exposure == INGRESS for p in w.ports):
-                if any(p.exposure == INGRESS and p.port in TLS_PORTS for p in w.ports):
-                    objects.append(tls_secret(w, ns))
-                objects.append(ingress(w, ns))
-        objects.append({STATEFULSET: stateful_set, DAEMONSET: daemon_set}.get(w.kind, deployment)(w, ns))
-        if w.kind != DAEMONSET and w.replicas > 1:
-            objects.append(pod_disruption_budget(w, ns))
-        if w.hpa:
-            objects.append(horizontal_pod_autoscaler(w, ns))
-        if plan.network_policies and any(r.clients or r.anywhere for r in w.allow):
-            objects.append(network_policy(w, ns))
+        objects.extend(workload_objects(w, plan))
+    return objects
+
+
+def has_default_deny(plan: Plan) -> bool:
+    return plan.network_policies and any(w.kind != CRONJOB for w in plan.workloads)
+
+
+def workload_objects(w: PlannedWorkload, plan: Plan) -> list:
+    """The objects of one workload: Secrets, claims, Services, routes, the workload, PDB, HPA, policy."""
+    ns = plan.namespace
+    objects: list = [secret(w, s, ns) for s in w.secrets]
+    if w.kind == CRONJOB:
+        return objects + [cron_job(w, ns)]
+    if w.kind == STATEFULSET:
+        objects.append(headless_service(w, ns))
+    else:
+        objects.extend(persistent_volume_claim(w, v, ns) for v in w.volumes)
+    if w.exposed:
+        objects.append(service(w, ns))
+        if any(p.exposure == LOADBALANCER for p in w.ports):
+            objects.append(load_balancer(w, ns))
+        if any(p.exposure == INGRESS for p in w.ports):
+            if any(p.exposure == INGRESS and p.port in TLS_PORTS for p in w.ports):
+                objects.append(tls_secret(w, ns))
+            objects.append(ingress(w, ns))
+    objects.append({STATEFULSET: stateful_set, DAEMONSET: daemon_set}.get(w.kind, deployment)(w, ns))
+    if w.kind != DAEMONSET and w.replicas > 1:
+        objects.append(pod_disruption_budget(w, ns))
+    if w.hpa:
+        objects.append(horizontal_pod_autoscaler(w, ns))
+    if plan.network_policies and any(r.clients or r.anywhere for r in w.allow):
+        objects.append(network_policy(w, ns))
     return objects
 
 

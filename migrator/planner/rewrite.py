@@ -103,7 +103,8 @@ def rewrite_cluster_args(args: Sequence[str], software: str, name: str, headless
                     notes.append(f"member {item!r} of --initial-cluster is not a planned member: left as it was")
             new = ",".join(items)
         elif _LISTEN_FLAGS.search(flag):
-            new = pattern.sub(lambda m: "0.0.0.0" if ordinal_of[m.group(1)] == 0 else m.group(1), value)
+            new = _dedupe_listen(pattern.sub(lambda m: "0.0.0.0" if ordinal_of[m.group(1)] == 0 else m.group(1),
+                                             value))
         else:
             new = pattern.sub(lambda m: (self_dns(headless, namespace) if ordinal_of[m.group(1)] == 0
                                          else pod_dns(name, ordinal_of[m.group(1)], headless, namespace)), value)
@@ -116,6 +117,15 @@ def rewrite_cluster_args(args: Sequence[str], software: str, name: str, headless
         notes.append(f"no member address in the arguments to rewrite: where the configuration names the members, "
                      f"point it at {pod_dns(name, 'N', headless, namespace)}")
     return tuple(rewritten), uses_pod_name, notes
+
+
+def _dedupe_listen(value: str) -> str:
+    """Once a URL listens on 0.0.0.0:PORT, loopback URLs of the same port would fail to bind: drop them."""
+    items = value.split(",")
+    wildcard = {urlsplit(i).port for i in items if urlsplit(i).hostname == "0.0.0.0"}
+    kept = [i for i in items if not (urlsplit(i).hostname in ("127.0.0.1", "localhost", "::1")
+                                     and urlsplit(i).port in wildcard)]
+    return ",".join(dict.fromkeys(kept))
 
 
 def rewrite_peer_args(args: Sequence[str], targets: Mapping[tuple[str, int], str]) -> tuple[tuple[str, ...], list[str]]:
