@@ -123,4 +123,5 @@ class HostFindings:
     applications: tuple[Application, ...] = ()
     plumbing: tuple[str, ...] = ()
     jobs: tuple[ScheduledJob, ...] = ()
+    certificates: tuple = ()    # analyzers.parsers.certificates.Certificate, one per file read
     missing: tuple[str, ...] = field(default_factory=tuple)

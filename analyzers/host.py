@@ -86,8 +86,13 @@ def _key(software: str, name: str, unit: str, listeners, used: set[str]) -> str:
 
 
 def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | None = None) -> HostFindings:
-    """Group, name and judge every application of one host. Never raises on odd input."""
+    """Group, name and judge every application of one host. Never raises on odd input.
+
+    The sizes of state paths come from `usage` when given, else from the `path_usage` section
+    (the collector's second command)."""
     facts = parse_sections(sections)
+    if usage is None:
+        usage = {u.path: u for u in facts.get("path_usage")}
     users = facts.get("passwd", {})
     packages = package_versions(facts)
     mounts = facts.get("mounts")
@@ -146,10 +151,15 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
         mem_total_kib=facts.get("meminfo", {}).get("MemTotal", 0), addresses=facts.addresses(),
         applications=tuple(sorted(apps, key=lambda a: a.key)), plumbing=tuple(plumbing),
         jobs=scheduled_jobs(facts.get("crontabs"), facts.get("unit_files")),
-        missing=tuple(facts.notes))
+        certificates=tuple(facts.get("certificates")), missing=tuple(facts.notes))
 
 
 def state_paths(findings: HostFindings) -> list[str]:
     """The paths whose size the collector measures in its second round trip."""
     return sorted({loc.path for app in findings.applications for loc in app.state})
+
+
+def certificate_paths(findings: HostFindings) -> list[str]:
+    """The TLS files the apps' configs name, whose certificates the second round trip reads."""
+    return sorted({path for app in findings.applications for path in app.certificates})
 

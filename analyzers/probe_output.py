@@ -48,6 +48,7 @@ SUBRECORD_KINDS: dict[str, tuple[str, ...]] = {
     "unit_files": ("file",),
     "crontabs": ("file",),
     "configs": ("file",),
+    "certificates": ("file",),
 }
 KILLED = 137
 _NONCE = re.compile(r"[A-Za-z0-9_.-]+")

@@ -242,8 +242,8 @@ def record(obj: Context, host_ref: str, directory: str) -> None:
     """Record a host's probe output as a test case: one file per section in DIRECTORY."""
     with obj.db.session() as s:
         (host,) = hosts.find_hosts(s, [host_ref])
-    sections, usage = scans.record_host(dict(obj.app.config), host)
-    write_case(Path(directory), sections, usage)
+    sections = scans.record_host(dict(obj.app.config), host)
+    write_case(Path(directory), sections)
     click.echo(f"recorded {len(sections)} sections of {host.name} in {directory}")
 
 
@@ -257,10 +257,9 @@ def import_cmd(obj: Context, host_ref: str, directory: str) -> None:
         sections = read_case(Path(directory))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"{directory} is not a recording made by `migrator record`: {exc}", "directory") from None
-    usage = sections.pop("path_usage", None)
     with obj.db.session() as s:
         (host,) = hosts.find_hosts(s, [host_ref])
-        scan_row = scans.import_case(s, host, sections, usage.text if usage else "")
+        scan_row = scans.import_case(s, host, sections)
         click.echo(f"scan {scan_row.id}: imported {len(sections)} sections for {host.name}")
 
 

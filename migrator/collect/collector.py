@@ -15,16 +15,31 @@ from typing import Protocol
 
 from migrator.errors import AuthError, ProbeError
 
-# Reads one path per line on stdin; prints "KIB<TAB>FILES<TAB>PATH" ("-" when unreadable).
+# Exec 2. Reads the probe's nonce, then "U PATH" (measure disk use) and "C PATH" (read a TLS
+# certificate) lines on stdin, U lines first. Prints two sections framed like the probe's:
+# path_usage ("KIB<TAB>FILES<TAB>PATH", "-" when unreadable) and certificates (only the
+# BEGIN/END CERTIFICATE blocks of each file, so a private key in the same file never leaves).
 MEASURE_SCRIPT = (
     'LC_ALL=C; export LC_ALL; '
     'if command -v timeout >/dev/null 2>&1; then T="timeout -s KILL 60"; else T=""; fi; '
-    'while IFS= read -r p; do '
+    'IFS= read -r n || exit 0; M="@@$n@@"; cur=u; '
+    'printf "\\n%s begin path_usage\\n" "$M"; '
+    'while IFS= read -r line; do '
+    'k=${line%% *}; p=${line#* }; '
+    'if [ "$k" = C ] && [ "$cur" = u ]; then '
+    'printf "\\n%s rc path_usage 0\\n\\n%s end path_usage\\n\\n%s begin certificates\\n" "$M" "$M" "$M"; cur=c; fi; '
+    'if [ "$k" = U ]; then '
     '[ -e "$p" ] || { printf "%s\\t%s\\t%s\\n" - - "$p"; continue; }; '
-    'k=$($T du -skx -- "$p" 2>/dev/null | cut -f1); '
-    'n=$($T find "$p" -xdev -type f 2>/dev/null | wc -l); '
-    'printf "%s\\t%s\\t%s\\n" "${k:--}" "$(echo $n)" "$p"; '
-    'done'
+    'kb=$($T du -skx -- "$p" 2>/dev/null | cut -f1); '
+    'nf=$($T find "$p" -xdev -type f 2>/dev/null | wc -l); '
+    'printf "%s\\t%s\\t%s\\n" "${kb:--}" "$(echo $nf)" "$p"; '
+    'elif [ "$k" = C ] && [ -f "$p" ] && [ -r "$p" ]; then '
+    'printf "\\n%s file %s\\n" "$M" "$p"; '
+    '$T sed -n "/^-----BEGIN CERTIFICATE-----/,/^-----END CERTIFICATE-----/p" "$p" 2>/dev/null | head -c 65536; '
+    'fi; done; '
+    'if [ "$cur" = u ]; then printf "\\n%s rc path_usage 0\\n\\n%s end path_usage\\n" "$M" "$M"; '
+    'else printf "\\n%s rc certificates 0\\n\\n%s end certificates\\n" "$M" "$M"; fi; '
+    'printf "\\n%s done\\n" "$M"'
 )
 MAX_MEASURED_PATHS = 200
 
@@ -71,12 +86,16 @@ def run_probe(session: Session, *, become: str = "none", timeout: float = 300.0,
     return ProbeRun(nonce, result.stdout, result.stderr, result.exit_status, result.truncated, result.seconds)
 
 
-def measure_paths(session: Session, paths: list[str], *, become: str = "none",
-                  timeout: float = 300.0) -> bytes:
-    """Disk use and file count of each path, in one exec; paths travel as data on stdin."""
-    clean = [p for p in dict.fromkeys(paths) if p.startswith("/") and "\n" not in p and "\0" not in p]
-    if not clean:
+def measure_paths(session: Session, paths: list[str], nonce: str, *, certificates: list[str] = (),
+                  become: str = "none", timeout: float = 300.0) -> bytes:
+    """Disk use and file count of each path and the certificate blocks of each certificate file,
+    in one exec; the paths travel as data on stdin, framed output comes back with `nonce`."""
+    def clean(items):
+        return [p for p in dict.fromkeys(items) if p.startswith("/") and "\n" not in p and "\0" not in p]
+    paths, certificates = clean(paths)[:MAX_MEASURED_PATHS], clean(certificates)[:MAX_MEASURED_PATHS]
+    if not paths and not certificates:
         return b""
     command = _become("sh -c " + shlex.quote(MEASURE_SCRIPT), session.username, become)
-    stdin = "".join(p + "\n" for p in clean[:MAX_MEASURED_PATHS]).encode("utf-8", "surrogateescape")
+    lines = [nonce] + [f"U {p}" for p in paths] + [f"C {p}" for p in certificates]
+    stdin = "".join(line + "\n" for line in lines).encode("utf-8", "surrogateescape")
     return session.run(command, stdin, timeout=timeout, max_bytes=4 * 1024 * 1024).stdout

@@ -14,15 +14,12 @@ from analyzers.base import Section
 META = "meta.json"
 
 
-def write_case(directory: Path, sections: Mapping[str, Section], path_usage: str = "") -> None:
+def write_case(directory: Path, sections: Mapping[str, Section]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     meta = {}
     for name, section in sections.items():
         (directory / f"{name}.txt").write_text(section.text, encoding="utf-8")
         meta[name] = {"rc": section.rc, "truncated": section.truncated}
-    if path_usage:
-        (directory / "path_usage.txt").write_text(path_usage, encoding="utf-8")
-        meta["path_usage"] = {"rc": 0, "truncated": False}
     (directory / META).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
 
 

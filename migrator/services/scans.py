@@ -17,10 +17,9 @@ from typing import Any, Callable, Mapping
 
 from sqlalchemy import select
 
-from analyzers.base import ParseError, Section
+from analyzers.base import Section
 from analyzers.findings import HostFindings
-from analyzers.host import analyze_host, state_paths
-from analyzers.parsers.path_usage import parse as parse_usage
+from analyzers.host import analyze_host, certificate_paths, state_paths
 from analyzers.probe_output import frame_sections, split_sections
 from analyzers.secrets import SecretRef, redact_probe_output, redact_sections
 from migrator import models
@@ -59,24 +58,25 @@ def _set(db: Database, scan_host_id: int, **fields: Any) -> None:
             setattr(row, k, v)
 
 
-def decode_snapshot(snapshot: Snapshot) -> tuple[dict[str, Section], dict[str, Any]]:
-    """The sections of a stored snapshot and the measured path usage, ready for analysis."""
+def decode_snapshot(snapshot: Snapshot) -> dict[str, Section]:
+    """The sections of a stored snapshot (the probe's and the second command's), ready for analysis."""
     sections = split_sections(zlib.decompress(snapshot.probe_output), snapshot.nonce)
-    return sections, _usage(zlib.decompress(snapshot.measure_output) if snapshot.measure_output else b"")
+    if snapshot.measure_output:
+        sections.update(measured_sections(zlib.decompress(snapshot.measure_output), snapshot.nonce))
+    return sections
 
 
-def _usage(measured: bytes) -> dict[str, Any]:
-    """Measured sizes by path; unreadable measurement output leaves the sizes unknown."""
-    try:
-        return {u.path: u for u in parse_usage(measured.decode("utf-8", "replace"))}
-    except ParseError:
-        return {}
+def measured_sections(measured: bytes, nonce: str) -> dict[str, Section]:
+    """path_usage and certificates from the second command (plain usage lines in older snapshots)."""
+    framed = split_sections(measured, nonce)
+    if framed:
+        return dict(framed)
+    return {"path_usage": Section("path_usage", measured.decode("utf-8", "replace"), 0, False)}
 
 
 def findings_of(snapshot: Snapshot) -> HostFindings:
     """Recompute a snapshot's findings from its raw output, without rescanning."""
-    sections, usage = decode_snapshot(snapshot)
-    return analyze_host(sections, usage)
+    return analyze_host(decode_snapshot(snapshot))
 
 
 def store_findings(session, snapshot: Snapshot, findings: HostFindings) -> None:
@@ -130,20 +130,21 @@ def collect(settings: Mapping[str, Any], target: SSHTarget, become: str,
         redacted, secret_refs = redact_probe_output(probe.output, probe.nonce)
         probe = dataclasses.replace(probe, output=redacted)
         sections = split_sections(probe.output, probe.nonce)
-        paths = state_paths(analyze_host(sections))
-        stage("measuring", f"{len(paths)} state path(s)")
-        measured = measure_paths(session, paths, become=become,
-                                 timeout=settings["SSH_COMMAND_TIMEOUT"]) if paths else b""
+        first = analyze_host(sections)
+        paths, certificates = state_paths(first), certificate_paths(first)
+        stage("measuring", f"{len(paths)} state path(s), {len(certificates)} certificate file(s)")
+        measured = measure_paths(session, paths, probe.nonce, certificates=certificates, become=become,
+                                 timeout=settings["SSH_COMMAND_TIMEOUT"])
+        sections = {**sections, **measured_sections(measured, probe.nonce)} if measured else sections
     finally:
         session.close()
     return Collected(probe, sections, measured, session.bytes_in, session.host_key, session.newly_pinned,
                      tuple(secret_refs))
 
 
-def record_host(settings: Mapping[str, Any], host: Host) -> tuple[dict[str, Section], str]:
-    """Sections and path usage of a live host, for `migrator record`."""
-    got = collect(settings, _target(host, CredentialCipher(settings)), host.become)
-    return got.sections, got.measured.decode("utf-8", "replace")
+def record_host(settings: Mapping[str, Any], host: Host) -> dict[str, Section]:
+    """Every section of a live host (probe and second command), for `migrator record`."""
+    return collect(settings, _target(host, CredentialCipher(settings)), host.become).sections
 
 
 def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
@@ -194,7 +195,7 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
 def store_snapshot(session, row: ScanHost, nonce: str, raw: bytes, sections: Mapping[str, Section],
                    measured: bytes, *, duration_s: float | None = None, bytes_in: int | None = None) -> HostFindings:
     """Keep the raw output of one host's probe, analyze it, and store the findings."""
-    findings = analyze_host(sections, _usage(measured))
+    findings = analyze_host(sections)
     snapshot = Snapshot(host_id=row.host_id, nonce=nonce, scan_host=row, probe_output=zlib.compress(raw, 6),
                         measure_output=zlib.compress(measured, 6) if measured else None,
                         sections={n: {"rc": sec.rc, "truncated": sec.truncated, "bytes": len(sec.text)}
@@ -206,7 +207,7 @@ def store_snapshot(session, row: ScanHost, nonce: str, raw: bytes, sections: Map
     return findings
 
 
-def import_case(session, host: Host, sections: Mapping[str, Section], usage_text: str = "") -> Scan:
+def import_case(session, host: Host, sections: Mapping[str, Section]) -> Scan:
     """Store a recorded probe output (`migrator record`, or the probe run by hand) as a finished
     scan of `host`, exactly as if it had been scanned over SSH now."""
     nonce = secrets.token_hex(12)
@@ -215,8 +216,7 @@ def import_case(session, host: Host, sections: Mapping[str, Section], usage_text
     (row,) = scan.hosts
     now = utcnow()
     scan.started_at = row.started_at = now
-    store_snapshot(session, row, nonce, frame_sections(sections, nonce), sections,
-                   usage_text.encode("utf-8"))
+    store_snapshot(session, row, nonce, frame_sections(sections, nonce), sections, b"")
     scan.status, row.status, scan.finished_at, row.finished_at = "done", "done", utcnow(), utcnow()
     return scan
 

@@ -48,8 +48,11 @@ def test_lab_vm_plan_validates():
     plan = build_plan([("app-1", _replay("lab-app-1"))], namespace="shop")
     text = export_plan(plan)
     assert validate_yaml(text) == []
-    kinds = sorted(d["kind"] for d in yaml.safe_load_all(text) if d)
-    assert kinds == ["Deployment", "Service", "Service", "Service", "StatefulSet"]
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    (sts,) = [d for d in docs if d["kind"] == "StatefulSet"]
+    (deploy,) = [d for d in docs if d["kind"] == "Deployment"]
+    assert sts["spec"]["template"]["spec"]["containers"][0]["image"].startswith("redis:7.0")
+    assert deploy["metadata"]["annotations"]["migrator.io/source-app"] == "python-app:webapp"
 
 
 def test_config_files_certificates_and_secrets_are_attached_to_their_app():
