@@ -71,7 +71,7 @@ def build_plan(hosts: Sequence[tuple[str, HostFindings]], overrides: Mapping[str
         workloads.append(_named(job_workload, taken))
     for wid in sorted(overrides):
         notes.append(f"{wid}: override for an application that was not found")
-    workloads = network.connect(workloads, estate, hosts, namespace, exposure)
+    workloads = network.connect(workloads, estate, hosts, namespace, exposure, network_policies)
     return Plan(namespace=namespace, workloads=tuple(workloads), notes=tuple(notes),
                 network_policies=network_policies, data_steps=data_steps(workloads, namespace),
                 waves=network.plan_waves(workloads))

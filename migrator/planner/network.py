@@ -22,7 +22,7 @@ HPA_MIN = 2
 
 def connect(workloads: Sequence[PlannedWorkload], estate: EstateFindings,
             hosts: Sequence[tuple[str, HostFindings]], namespace: str,
-            exposure: Mapping[str, str]) -> list[PlannedWorkload]:
+            exposure: Mapping[str, str], policies: bool = True) -> list[PlannedWorkload]:
     """Every workload with its estate decisions made; workloads are named and overridden already."""
     exposed = [_expose(w, estate, exposure.get(w.name)) if w.kind != CRONJOB else w for w in workloads]
     owner = {ref: w for w in exposed for ref in w.refs}
@@ -38,7 +38,8 @@ def connect(workloads: Sequence[PlannedWorkload], estate: EstateFindings,
         if w.kind == STATEFULSET and len(w.refs) > 1:
             w = _cluster_addresses(w, namespace, findings)
         notes = list(w.notes)
-        w = replace(w, allow=_allow(w, estate, owner, monitoring, notes), notes=tuple(notes))
+        allow = _allow(w, estate, owner, monitoring, notes)
+        w = replace(w, allow=allow, notes=tuple(notes) if policies else w.notes)
         w = _scale(w)
         waves = [wave_of[r] for r in w.refs if r in wave_of]
         if waves:

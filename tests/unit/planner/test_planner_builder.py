@@ -54,10 +54,10 @@ def test_official_images(software, version, image):
     assert build_plan([gen_host("h", app)]).workloads[0].image == image
 
 
-def test_unknown_version_uses_latest_with_a_note():
+def test_unknown_version_uses_a_pinned_tag_with_a_note():
     w = build_plan([gen_host("h", gen_redis(version=""))]).workloads[0]
-    assert w.image == "redis:latest"
-    assert any("version" in n for n in w.notes)
+    assert w.image == "redis:7.0"
+    assert any("version of redis unknown: pinned redis:7.0" in n for n in w.notes)
 
 
 def test_process_title_is_not_passed_as_arguments():
@@ -90,7 +90,7 @@ def test_generic_app_gets_a_placeholder_image_and_its_command(estate):
 def test_ports_exclude_loopback_and_duplicates(estate):
     plan = by_id(build_plan(estate))
     assert plan["db1/redis-server.service"].ports == (PlannedPort("tcp-6379", 6379, "TCP"),)
-    assert plan["web1/webapp.service"].ports == (PlannedPort("tcp-8080", 8080, "TCP"),)
+    assert plan["web1/webapp.service"].ports == (PlannedPort("tcp-8080", 8080, "TCP", http=True),)
     assert plan["web1/java-app:7070"].ports == (PlannedPort("tcp-7070", 7070, "TCP"),)
 
 
@@ -130,7 +130,7 @@ def test_names_valid_and_unique_when_two_hosts_run_the_same_app():
              gen_host("10.0.0.1", gen_redis(name="1x" * 60))]
     names = [w.name for w in build_plan(hosts).workloads]
     assert len(set(names)) == len(names)
-    assert names[:3] == ["redis-db1", "redis-db1-2", "redis-db-2-example-com"]
+    assert names[1:] == ["redis-db-2-example-com", "redis-db1", "redis-db1-2"]   # hosts sorted by name
     for name in names:
         assert LABEL.fullmatch(name) and len(name) <= 47
 
@@ -140,7 +140,7 @@ def test_labels_and_annotations(estate):
     assert redis.labels == {"app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": "redis-db1",
                             "app.kubernetes.io/managed-by": "migrator"}
     assert redis.annotations == {"migrator.io/source-host": "db1", "migrator.io/source-app": "redis-server.service",
-                                 "migrator.io/verdict": "stateful",
+                                 "migrator.io/verdict": "stateful", "migrator.io/wave": "1",
                                  "migrator.io/evidence": "writes /var/lib/redis (dump.rdb)"}
 
 
@@ -173,7 +173,7 @@ def test_integer_storage_size_means_gib():
     assert w.volumes[0].size == "5Gi"
 
 
-@pytest.mark.parametrize("changes", [{"kind": "DaemonSet"}, {"replicas": -1}, {"replicas": "2"},
+@pytest.mark.parametrize("changes", [{"kind": "CronJob"}, {"replicas": -1}, {"expose": "public"}, {"replicas": "2"},
                                      {"storage_size": "lots"}, {"exclude": "yes"}, {"colour": "blue"}])
 def test_invalid_overrides_are_refused(changes):
     with pytest.raises(ValueError):

@@ -7,8 +7,8 @@ from migrator.planner.objects import to_objects
 from migrator.planner.render import to_data
 
 
-def objects_of(hosts, overrides=None, namespace="default"):
-    return [to_data(o) for o in to_objects(build_plan(hosts, overrides, namespace))]
+def objects_of(hosts, overrides=None, namespace="default", network_policies=False):
+    return [to_data(o) for o in to_objects(build_plan(hosts, overrides, namespace, network_policies))]
 
 
 def find(docs, kind, name):
@@ -19,7 +19,8 @@ def test_deterministic_order(estate):
     docs = objects_of(estate)
     assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
         ("Service", "redis-db1-headless"), ("Service", "redis-db1"), ("StatefulSet", "redis-db1"),
-        ("Service", "webapp-web1"), ("Deployment", "webapp-web1"),
+        ("Service", "webapp-web1"), ("Deployment", "webapp-web1"), ("PodDisruptionBudget", "webapp-web1"),
+        ("HorizontalPodAutoscaler", "webapp-web1"),
         ("Service", "billing-web1"), ("Deployment", "billing-web1")]
     assert all(d["metadata"]["namespace"] == "default" for d in docs)
 
@@ -51,7 +52,7 @@ def test_statefulset_for_redis(estate):
         "ports": [{"containerPort": 6379, "name": "tcp-6379", "protocol": "TCP"}],
         "readinessProbe": {"failureThreshold": 3, "initialDelaySeconds": 5, "periodSeconds": 10,
                            "tcpSocket": {"port": 6379}},
-        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}},
+        "resources": {"limits": {"memory": "128Mi"}, "requests": {"cpu": "50m", "memory": "64Mi"}},
         "securityContext": {"runAsUser": 104},
         "volumeMounts": [{"mountPath": "/var/lib/redis", "name": "data"}],
     }
