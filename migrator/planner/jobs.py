@@ -30,7 +30,8 @@ _CALENDAR = re.compile(
     r"(?P<h>\*|\d{1,2}(?:/\d{1,2}|(?:,\d{1,2})*)):(?P<m>\*|\d{1,2}(?:/\d{1,2}|(?:,\d{1,2})*))(?::(?P<s>00?))?")
 SYSTEM_DIRS = frozenset({"/", "/usr", "/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/lib",
                          "/usr/local", "/usr/local/sbin", "/etc", "/tmp", "/var", "/root", "/home"})
-INTERPRETERS = re.compile(r"(ba|da|z)?sh|python[0-9.]*|node|java|php[0-9.]*|perl|ruby|env|nice|ionice|flock|test|\[")
+INTERPRETERS = re.compile(r"(ba|da|z)?sh|python[0-9.]*|node|java|php[0-9.]*|perl|ruby|env|nice|ionice|flock|test|\["
+                          r"|cd|exec|sudo|timeout|true|export|chronic")
 
 
 def cron_schedule(text: str) -> str | None:
@@ -116,8 +117,10 @@ def job_name(command: str) -> str:
         words = shlex.split(command)
     except ValueError:
         words = command.split()
+    previous = ""
     for word in words:
-        if "=" in word and not word.startswith("/"):
+        after_cd, previous = previous == "cd", word
+        if ("=" in word and not word.startswith("/")) or after_cd:
             continue
         program = os.path.basename(word)
         if not program or INTERPRETERS.fullmatch(program) or word.startswith("-") or word in ("&&", "||", ";", "|"):
