@@ -1,6 +1,8 @@
 """Plans: the latest findings of the chosen hosts, through the planner, validated and stored."""
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -9,32 +11,73 @@ from sqlalchemy.orm import Session
 from migrator.errors import InputError
 from migrator.models import Host, Plan
 from migrator.planner.builder import build_plan
-from migrator.planner.export import export_plan
+from migrator.planner.export import export_kustomize, export_plan
+from migrator.planner.model import Plan as PlanModel
 from migrator.planner.names import dns1123
+from migrator.planner.objects import to_objects
 from migrator.planner.validate import validate_yaml
 from migrator.services.findings import latest_snapshots
 from migrator.services.scans import findings_of
 
 
-def create_plan(session: Session, hosts: list[Host], *, namespace: str = "default",
-                kubernetes_version: str | None = None) -> Plan:
+def plan_model(session: Session, hosts: list[Host], *, namespace: str = "default",
+               overrides: Mapping[str, Mapping] | None = None, network_policies: bool = True
+               ) -> tuple[PlanModel, list[int]]:
+    """The planner's model for the latest snapshots of `hosts`, and the ids of the hosts it used."""
     if not isinstance(namespace, str) or dns1123(namespace) != namespace:
         raise InputError("namespace must be a DNS-1123 label (lowercase letters, digits, '-')", "namespace")
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise InputError("overrides must map workload ids to changes", "overrides")
+    if not isinstance(network_policies, bool):
+        raise InputError("network_policies must be true or false", "network_policies")
     snapshots = latest_snapshots(session, [h.id for h in hosts])
     if not snapshots:
         raise InputError("no scanned hosts: run a scan before making a plan", "hosts")
     names = {h.id: h.name for h in hosts}
-    model = build_plan([(names[s.host_id], findings_of(s)) for s in snapshots], namespace=namespace)
+    try:
+        model = build_plan([(names[s.host_id], findings_of(s)) for s in snapshots], overrides,
+                           namespace=namespace, network_policies=network_policies)
+    except ValueError as exc:
+        raise InputError(str(exc), "overrides") from exc
+    return model, [s.host_id for s in snapshots]
+
+
+def create_plan(session: Session, hosts: list[Host], *, namespace: str = "default",
+                kubernetes_version: str | None = None, overrides: Mapping[str, Mapping] | None = None,
+                network_policies: bool = True) -> Plan:
+    model, host_ids = plan_model(session, hosts, namespace=namespace, overrides=overrides,
+                                 network_policies=network_policies)
     text = export_plan(model)
     problems = [asdict(p) for p in validate_yaml(text, kubernetes_version)]
-    plan = Plan(namespace=namespace, host_ids=[s.host_id for s in snapshots], yaml=text,
-                valid=not problems, problems=problems,
-                summary={"workloads": {w.kind: sum(1 for x in model.workloads if x.kind == w.kind)
-                                       for w in model.workloads},
-                         "hosts": len(snapshots)})
+    plan = Plan(namespace=namespace, host_ids=host_ids, yaml=text, valid=not problems, problems=problems,
+                summary=summary(model, len(host_ids)))
     session.add(plan)
     session.flush()
     return plan
+
+
+def summary(model: PlanModel, host_count: int) -> dict[str, Any]:
+    """What the plan holds, in JSON terms: counts, waves, notes (the plan's and each workload's), data steps."""
+    return {
+        "hosts": host_count,
+        "workloads": dict(sorted(Counter(w.kind for w in model.workloads).items())),
+        "objects": dict(sorted(Counter(o.kind for o in to_objects(model)).items())),
+        "waves": [list(w) for w in model.waves],
+        "notes": list(model.notes),
+        "workload_notes": {w.name: list(w.notes) for w in model.workloads if w.notes},
+        "data_steps": [asdict(s) for s in model.data_steps],
+        "dockerfiles": sorted(w.name for w in model.workloads if w.dockerfile),
+        "network_policies": model.network_policies,
+    }
+
+
+def kustomize_files(session: Session, hosts: list[Host], *, namespace: str = "default",
+                    overrides: Mapping[str, Mapping] | None = None,
+                    network_policies: bool = True) -> dict[str, str]:
+    """The Kustomize tree (path -> text) of a plan made now from the latest findings."""
+    model, _ = plan_model(session, hosts, namespace=namespace, overrides=overrides,
+                          network_policies=network_policies)
+    return export_kustomize(model)
 
 
 def plan_dict(plan: Plan) -> dict[str, Any]:
