@@ -1,8 +1,12 @@
 """The planner: findings and overrides in, Kubernetes objects out. Pure: no IO, no globals.
 
-    builder.build_plan(hosts, overrides)  -> model.Plan        (our intermediate representation)
+    builder.build_plan(hosts, overrides, namespace, network_policies) -> model.Plan
+        analyzers.estate first; then groups (cluster -> StatefulSet, agent -> DaemonSet, same app on
+        several hosts -> replicas), workloads (one app: image, command, volumes, secrets), jobs
+        (CronJobs), network (exposure, waits, rewritten addresses, policies, HPA, waves), datasteps
     objects.to_objects(plan)              -> kubernetes client models, one function per kind
     render.render_yaml(objects)           -> deterministic multi-document YAML
     validate.validate_yaml(text)          -> problems found by schema and cross-checks
     export.export_plan(plan)              -> the YAML of a plan
+    export.export_kustomize(plan)         -> {path: text}: a Kustomize tree per wave, Dockerfiles, NOTES.md
 """
