@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+import yaml
 
 from migrator import create_app, get_db, migrate
 from migrator.collect.replay import read_case, write_case
@@ -263,6 +264,16 @@ def import_cmd(obj: Context, host_ref: str, directory: str) -> None:
         click.echo(f"scan {scan_row.id}: imported {len(sections)} sections for {host.name}")
 
 
+def _read_overrides(path: str) -> dict:
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"overrides file {path}: {exc}", "overrides") from None
+    if not isinstance(data, dict):
+        raise InputError(f"overrides file {path}: expected a mapping of workload ids to changes", "overrides")
+    return data
+
+
 @main.group("plan")
 def plan_group() -> None:
     """Kubernetes plans built from the findings."""
@@ -270,20 +281,38 @@ def plan_group() -> None:
 
 @plan_group.command("export")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File (default: stdout).")
+@click.option("--kustomize", "kustomize_dir", type=click.Path(file_okay=False, writable=True),
+              help="Also write the plan as a Kustomize tree (one folder per start wave) into this directory.")
 @click.option("--host", "host_refs", multiple=True, help="Only these hosts (repeatable; default all).")
 @click.option("--namespace", default="default", show_default=True)
+@click.option("--overrides", "overrides_file", type=click.Path(dir_okay=False, exists=True),
+              help='YAML or JSON file: {"HOST/APP": {"kind": ..., "replicas": ..., "image": ..., '
+                   '"storage_size": ..., "storage_class": ..., "expose": ..., "exclude": true}}.')
+@click.option("--no-network-policies", is_flag=True, help="Leave out the NetworkPolicies.")
 @click.pass_obj
-def plan_export(obj: Context, output, host_refs, namespace) -> None:
+def plan_export(obj: Context, output, kustomize_dir, host_refs, namespace, overrides_file, no_network_policies) -> None:
     """Build a plan from the latest findings, validate it and write it as multi-document YAML."""
+    overrides = _read_overrides(overrides_file) if overrides_file else None
     with obj.db.session() as s:
-        plan = plans.create_plan(s, hosts.find_hosts(s, list(host_refs)), namespace=namespace,
+        selected = hosts.find_hosts(s, list(host_refs))
+        plan = plans.create_plan(s, selected, namespace=namespace, overrides=overrides,
+                                 network_policies=not no_network_policies,
                                  kubernetes_version=obj.app.config.get("KUBERNETES_VERSION"))
         text, problems, plan_id = plan.yaml, plan.problems, plan.id
+        tree = plans.kustomize_files(s, selected, namespace=namespace, overrides=overrides,
+                                     network_policies=not no_network_policies) if kustomize_dir else {}
     if output:
         Path(output).write_text(text)
         click.echo(f"plan {plan_id} written to {output}", err=True)
-    else:
+    elif not kustomize_dir:
         click.echo(text, nl=False)
+    if kustomize_dir:
+        root = Path(kustomize_dir)
+        for rel, content in sorted(tree.items()):
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+        click.echo(f"plan {plan_id}: {len(tree)} files written under {root} (kubectl apply -k {root})", err=True)
     for p in problems:
         click.secho(f"invalid: {p['kind']}/{p['name']}: {p['path']}: {p['message']}", err=True, fg="red")
     if problems:

@@ -99,9 +99,16 @@ def list_applications():
 def create_plan():
     data = json_body()
     namespace = data.get("namespace", "default")
+    network_policies = data.get("network_policies", True)
+    if not isinstance(network_policies, bool):
+        raise InputError("network_policies must be true or false", "network_policies")
+    overrides = data.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        raise InputError("overrides must be an object mapping workload ids to changes", "overrides")
     with get_db(current_app).session() as s:
         plan = plans.create_plan(s, hosts.find_hosts(s, _refs(data)), namespace=namespace,
-                                 kubernetes_version=current_app.config.get("KUBERNETES_VERSION"))
+                                 kubernetes_version=current_app.config.get("KUBERNETES_VERSION"),
+                                 overrides=overrides, network_policies=network_policies)
         body = plans.plan_dict(plan)
     response = jsonify(body)
     response.status_code = 201

@@ -43,3 +43,10 @@ def test_applications_filter_is_validated(client):
 def test_index_page_says_what_to_do_first(client):
     r = client.get("/")
     assert r.status_code == 200 and b"No hosts yet" in r.data
+
+
+def test_plan_options_are_validated(client):
+    r = client.post("/api/v1/plans", json={"network_policies": "yes"})
+    assert r.status_code == 422 and "network_policies" in r.json["errors"]
+    r = client.post("/api/v1/plans", json={"overrides": ["x"]})
+    assert r.status_code == 422 and "overrides" in r.json["errors"]

@@ -73,3 +73,24 @@ def test_import_redacts_secrets_before_storing(cli, app, tmp_path):
     with get_db(app).session() as s:
         raw = zlib.decompress(s.query(Snapshot).one().probe_output)
     assert b"/etc/systemd/system/pay.service" in raw and b"hunter2-planted" not in raw
+
+
+def test_plan_export_kustomize_overrides_and_bad_overrides(cli, tmp_path):
+    _imported(cli)
+    overrides = tmp_path / "o.yaml"
+    overrides.write_text("app-1/redis:\n  storage_size: 7Gi\n  storage_class: fast\n")
+    tree = tmp_path / "tree"
+    r = cli("plan", "export", "--kustomize", str(tree), "--overrides", str(overrides), "--no-network-policies")
+    assert r.exit_code == 0, r.output
+    assert (tree / "kustomization.yaml").is_file() and (tree / "NOTES.md").is_file()
+    docs = [d for f in tree.rglob("*.yaml") for d in yaml.safe_load_all(f.read_text()) if d]
+    (sts,) = [d for d in docs if d["kind"] == "StatefulSet"]
+    claim = sts["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert claim["resources"]["requests"]["storage"] == "7Gi" and claim["storageClassName"] == "fast"
+    assert not [d for d in docs if d["kind"] == "NetworkPolicy"]
+    overrides.write_text("app-1/redis:\n  colour: blue\n")
+    r = cli("plan", "export", "--overrides", str(overrides))
+    assert r.exit_code == 1 and "colour" in r.output and "Traceback" not in r.output
+    overrides.write_text("- not a mapping\n")
+    r = cli("plan", "export", "--overrides", str(overrides))
+    assert r.exit_code == 1 and "expected a mapping" in r.output
