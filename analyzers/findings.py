@@ -117,6 +117,7 @@ class HostFindings:
     hostname: str = ""
     os_name: str = ""
     os_version: str = ""
+    timezone: str = ""          # IANA name, '' when unknown
     cpu_count: int = 0
     mem_total_kib: int = 0
     addresses: tuple[str, ...] = ()

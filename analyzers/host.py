@@ -147,7 +147,7 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
     cpu = facts.get("cpuinfo", None)
     return HostFindings(
         hostname=facts.get("hostname", "") or "", os_name=os_release.get("PRETTY_NAME", os_release.get("NAME", "")),
-        os_version=os_release.get("VERSION_ID", ""), cpu_count=getattr(cpu, "count", 0) or 0,
+        os_version=os_release.get("VERSION_ID", ""), timezone=facts.get("timezone", "") or "", cpu_count=getattr(cpu, "count", 0) or 0,
         mem_total_kib=facts.get("meminfo", {}).get("MemTotal", 0), addresses=facts.addresses(),
         applications=tuple(sorted(apps, key=lambda a: a.key)), plumbing=tuple(plumbing),
         jobs=scheduled_jobs(facts.get("crontabs"), facts.get("unit_files")),

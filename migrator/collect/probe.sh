@@ -123,6 +123,7 @@ done; :'
   sect probe_info 4096 5 sh -c 'echo "version=1"; echo "uid=$(id -u)"; echo "user=$(id -un)"; echo "time=$(date +%s)"; echo "clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)"; echo "pagesize=$(getconf PAGESIZE 2>/dev/null || echo 4096)"; echo "uname=$(uname -srm)"; echo "tools='"$tools"'"'
   sect os_release 16384 5 sh -c 'cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release'
   sect hostname 1024 5 cat /proc/sys/kernel/hostname
+  sect timezone 1024 5 sh -c 'if [ -r /etc/timezone ]; then head -n 1 /etc/timezone; else ls -l /etc/localtime; fi'
   sect cpuinfo 8192 5 sh -c 'grep -c "^processor" /proc/cpuinfo; grep -m1 "^model name" /proc/cpuinfo; :'
   sect meminfo 16384 5 cat /proc/meminfo
   sect passwd 1048576 5 sh -c 'getent passwd 2>/dev/null || cat /etc/passwd'

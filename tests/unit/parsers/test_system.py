@@ -69,3 +69,16 @@ def test_passwd():
     assert users == {0: "root", 1: "bin", 26: "postgres", 1001: "app user"}
     assert passwd.parse("") == {}
     assert passwd.parse("garbage\n\x00:x:y\n") == {}
+
+
+@pytest.mark.parametrize("text,zone", [
+    ("Europe/Berlin\n", "Europe/Berlin"),
+    ("lrwxrwxrwx 1 root root 38 Jan 1 2024 /etc/localtime -> ../usr/share/zoneinfo/America/New_York\n",
+     "America/New_York"),
+    ("Etc/UTC", "Etc/UTC"),
+    ("-rw-r--r-- 1 root root 118 Jan 1 2024 /etc/localtime\n", ""),
+    ("<script>alert(1)</script>", ""),
+    ("", "")])
+def test_timezone(text, zone):
+    from analyzers.parsers.timezone import parse
+    assert parse(text) == zone
