@@ -80,7 +80,7 @@ def plan_job(host: str, job: ScheduledJob, findings: HostFindings | None,
         cron = PLACEHOLDER_SCHEDULE
         notes.append(f"schedule {job.schedule!r} has no simple cron form: placeholder {cron!r}, suspended; "
                      "set the schedule and resume it")
-    time_zone = getattr(findings, "timezone", "") or ""
+    time_zone = findings.timezone
     if not time_zone:
         time_zone = DEFAULT_TIME_ZONE
         notes.append(f"time zone of {host} unknown: {DEFAULT_TIME_ZONE}; set the host's zone if it differs")
