@@ -510,6 +510,7 @@ class Lab:
         vmdir.mkdir(parents=True)
         for d in PRIVATE_DIRS:
             ctx.path(d).mkdir(parents=True, exist_ok=True)
+            ctx.path(d).chmod(0o755)      # whatever the umask: sshd's StrictModes checks these
         ctx.path("/root").chmod(0o700)
         ctx.path("/var/spool/cron/crontabs").mkdir(parents=True, mode=0o730)
         ctx.path("/var/lib/dpkg").mkdir()
@@ -539,7 +540,8 @@ class Lab:
             shutil.chown(ctx.path("/etc/shadow"), "root", "shadow")
         for home_dir, owner in ((ctx.path("/root"), (0, 0)), (ctx.path(home), (uid, uid)),
                                 (ctx.path(plain_home), (plain_uid, plain_uid))):
-            home_dir.mkdir(exist_ok=True, mode=0o750)
+            home_dir.mkdir(exist_ok=True)
+            home_dir.chmod(0o750 if owner[0] else 0o700)
             for skel in (".bashrc", ".profile"):
                 if Path("/etc/skel", skel).is_file():
                     shutil.copy2(Path("/etc/skel", skel), home_dir / skel)
