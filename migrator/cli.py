@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 import yaml
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from migrator import create_app, get_db, migrate
 from migrator.collect.replay import read_case, write_case
@@ -39,10 +41,29 @@ class Group(click.Group):
         except MigratorError as exc:
             click.secho(f"error: {exc}", err=True, fg="red")
             sys.exit(1)
+        except SQLAlchemyError as exc:
+            click.secho(f"error: database {_safe_url(ctx)}: {_first_line(exc)}", err=True, fg="red")
+            sys.exit(1)
+
+
+def _safe_url(ctx: click.Context) -> str:
+    """The database URL being used, with any password hidden."""
+    obj = ctx.obj
+    url = obj.app.config["DATABASE_URL"] if isinstance(obj, Context) else ctx.params.get("database") or ""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(unreadable URL)"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return (text.splitlines() or [type(exc).__name__])[0][:300]
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--database", envvar="MIGRATOR_DATABASE_URL", help="SQLAlchemy URL (default: SQLite under instance/).")
+@click.option("--database", envvar="MIGRATOR_DATABASE_URL",
+              help="SQLAlchemy URL; default $MIGRATOR_DATABASE_URL, else SQLite under instance/.")
 @click.pass_context
 def main(ctx: click.Context, database: str | None) -> None:
     """Inventory VMs over SSH and plan their move to Kubernetes."""

@@ -49,6 +49,12 @@ def load_truth(path: Path) -> dict[str, Any]:
         raise InputError(f"truth file {path} is not readable JSON: {exc}", "truth") from None
     if not isinstance(truth, dict) or truth.get("version") != 1 or not isinstance(truth.get("applications"), list):
         raise InputError(f"truth file {path}: expected {{\"version\": 1, \"applications\": [...], ...}}", "truth")
+    try:
+        truth_items(truth)
+    except KeyError as exc:
+        raise InputError(f"truth file {path}: an entry lacks the field {exc}", "truth") from None
+    except (TypeError, AttributeError, ValueError) as exc:
+        raise InputError(f"truth file {path}: an entry has the wrong shape ({exc})", "truth") from None
     return truth
 
 

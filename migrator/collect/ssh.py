@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import select
 import socket
 import time
@@ -17,6 +18,10 @@ from pathlib import Path
 import paramiko
 
 from migrator.errors import AuthError, ConnectError, HostKeyError, ProbeError
+
+# paramiko logs every failed handshake with a traceback from its transport thread; each
+# failure reaches the user once, as one plain-words error of ours, so its own log stays quiet.
+logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 
 @dataclass(frozen=True)

@@ -94,3 +94,19 @@ def test_plan_export_kustomize_overrides_and_bad_overrides(cli, tmp_path):
     overrides.write_text("- not a mapping\n")
     r = cli("plan", "export", "--overrides", str(overrides))
     assert r.exit_code == 1 and "expected a mapping" in r.output
+
+
+def test_database_errors_are_one_line_without_the_password(cli, monkeypatch):
+    monkeypatch.setenv("MIGRATOR_DATABASE_URL", "postgresql+psycopg://nobody:sekrit@127.0.0.1:1/x")
+    r = cli("hosts", "list")
+    assert r.exit_code == 1 and "error: database postgresql+psycopg://nobody:***@127.0.0.1:1/x" in r.output
+    assert "sekrit" not in r.output and "Traceback" not in r.output
+    monkeypatch.setenv("MIGRATOR_DATABASE_URL", "bogus://")
+    r = cli("hosts", "list")
+    assert r.exit_code == 1 and "Can't load plugin" in r.output
+
+
+def test_truth_entries_missing_fields_are_named(cli, tmp_path):
+    (tmp_path / "t.json").write_text(json.dumps({"version": 1, "applications": [{"host": "app-1"}]}))
+    r = cli("score", str(tmp_path / "t.json"))
+    assert r.exit_code == 1 and "lacks the field 'software'" in r.output

@@ -55,7 +55,7 @@ def test_unreachable_changed_key_and_refused_login(lab, cli, app, tmp_path):
     assert "HOST KEY CHANGED" in r.output and "refused" in r.output
 
 
-def test_host_that_hangs_after_connect(cli, tmp_path, monkeypatch):
+def test_host_that_hangs_after_connect(cli, tmp_path, monkeypatch, caplog):
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen()
@@ -68,6 +68,8 @@ def test_host_that_hangs_after_connect(cli, tmp_path, monkeypatch):
     _add(cli, "hangs", "127.0.0.1", str(key), port=srv.getsockname()[1])
     r = cli("scan", "hangs")
     assert r.exit_code == 1 and "SSH handshake failed" in r.output, r.output
+    assert "Traceback" not in r.output
+    assert [rec.getMessage()[:80] for rec in caplog.records if rec.name.startswith("paramiko")] == []
     srv.close()
     for c in accepted:
         c.close()
