@@ -22,9 +22,10 @@ class MigratorError(Exception):
 class InputError(MigratorError):
     kind = "invalid-input"
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None, errors: dict[str, str] | None = None):
         super().__init__(message)
         self.field = field
+        self.errors = errors or ({field: message} if field else {})
 
 
 class NotFound(InputError):

@@ -25,7 +25,7 @@ def _migrator_error(exc: MigratorError):
     if isinstance(exc, NotFound):
         return problem(404, "Not found", str(exc))
     if isinstance(exc, InputError):
-        extra = {"errors": {exc.field: str(exc)}} if exc.field else {}
+        extra = {"errors": exc.errors} if exc.errors else {}
         return problem(422, "Invalid input", str(exc), **extra)
     return problem(400, "Request failed", str(exc))
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from typing import Any, Mapping
 
@@ -21,62 +22,102 @@ FIELDS = ("name", "address", "port", "username", "auth_method", "key_path", "pas
 
 
 def _address(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InputError("address is required: an IP address or a DNS name", "address")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError("address is required: an IP address or a DNS name")
+    if not isinstance(value, str):
+        raise ValueError("address must be a string: an IP address or a DNS name")
     value = value.strip()
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
         pass
     if not _HOSTNAME.match(value) or value.replace(".", "").isdigit():
-        raise InputError(f"address {value[:80]!r} is neither an IP address nor a valid host name", "address")
+        raise ValueError(f"address {value[:80]!r} is neither an IP address nor a valid host name")
     return value
 
 
+def _name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("name must be a string")
+    if not _NAME.match(value):
+        raise ValueError("name must be 1-255 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return value
+
+
+def _port(value: Any) -> int:
+    port = 22 if value is None else value
+    if isinstance(port, bool) or not isinstance(port, (int, str)) or not str(port).isdigit() \
+            or not 1 <= int(port) <= 65535:
+        raise ValueError("port must be a whole number from 1 to 65535")
+    return int(port)
+
+
+def _username(value: Any) -> str:
+    if not isinstance(value, str) or not _USER.match(value):
+        raise ValueError("username must be a login name (letters, digits, '_', '.', '-'; at most 32)")
+    return value
+
+
+def _choice(field: str, allowed: tuple[str, ...], default: str) -> Any:
+    def check(value: Any) -> str:
+        value = default if value is None or value == "" else value
+        if value not in allowed:
+            raise ValueError(f"{field} must be one of: {', '.join(allowed)}")
+        return value
+    return check
+
+
+def _key_path(value: Any) -> str:
+    if not isinstance(value, str) or not value or "\0" in value:
+        raise ValueError("key_path must be the path of a private key file")
+    path = os.path.expanduser(value)
+    if not os.path.isfile(path):
+        raise ValueError(f"key_path {value[:200]!r}: no such file on the migrator server")
+    if not os.access(path, os.R_OK):
+        raise ValueError(f"key_path {value[:200]!r}: the file is not readable by migrator")
+    return path
+
+
+def _password(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("password must be a non-empty string")
+    return value
+
+
+CHECKS = {"address": _address, "name": _name, "port": _port, "username": _username,
+          "auth_method": _choice("auth_method", AUTH_METHODS, "key"), "key_path": _key_path,
+          "password": _password, "become": _choice("become", BECOME, "none")}
+DEFAULTED = ("address", "name", "port", "auth_method", "become")   # always set on a new host
+
+
 def validate_host(data: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
-    """Check and normalise host fields; raise InputError naming the first bad field."""
-    unknown = set(data) - set(FIELDS)
-    if unknown:
-        raise InputError(f"unknown field(s): {', '.join(sorted(unknown))}", sorted(unknown)[0])
+    """Check and normalise host fields; raise one InputError naming every bad field."""
+    errors: dict[str, str] = {}
+    for field in sorted(set(data) - set(FIELDS)):
+        errors[field] = f"unknown field {field[:40]!r}; known fields: {', '.join(FIELDS)}"
     out: dict[str, Any] = {}
-    if "address" in data or not partial:
-        out["address"] = _address(data.get("address"))
-    if "name" in data or not partial:
-        name = data.get("name") or out.get("address")
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise InputError("name must be 1-255 letters, digits, '.', '_' or '-', starting with a letter or digit", "name")
-        out["name"] = name
-    if "port" in data or not partial:
-        port = data.get("port", 22)
-        if port is None:
-            port = 22
-        if isinstance(port, bool) or not isinstance(port, (int, str)) or not str(port).isdigit() or not 1 <= int(port) <= 65535:
-            raise InputError("port must be a whole number from 1 to 65535", "port")
-        out["port"] = int(port)
-    if data.get("username") is not None:
-        if not isinstance(data["username"], str) or not _USER.match(data["username"]):
-            raise InputError("username is not a valid login name", "username")
-        out["username"] = data["username"]
-    if "auth_method" in data or not partial:
-        method = data.get("auth_method") or "key"
-        if method not in AUTH_METHODS:
-            raise InputError(f"auth_method must be one of {', '.join(AUTH_METHODS)}", "auth_method")
-        out["auth_method"] = method
-    if data.get("key_path") is not None:
-        if not isinstance(data["key_path"], str) or not data["key_path"] or "\0" in data["key_path"]:
-            raise InputError("key_path must be a file path", "key_path")
-        out["key_path"] = data["key_path"]
-    if "password" in data and data["password"] is not None:
-        if not isinstance(data["password"], str) or not data["password"]:
-            raise InputError("password must be a non-empty string", "password")
-        out["password"] = data["password"]
-    if "become" in data or not partial:
-        become = data.get("become") or "none"
-        if become not in BECOME:
-            raise InputError(f"become must be one of {', '.join(BECOME)}", "become")
-        out["become"] = become
-    if out.get("auth_method") == "password" and not out.get("password") and not partial:
-        raise InputError("auth_method 'password' needs a password", "password")
+    for field, check in CHECKS.items():
+        present = field in data and data[field] is not None
+        if not present and (partial or field not in DEFAULTED):
+            continue
+        value = data.get(field)
+        if field == "name" and value is None:
+            value = out.get("address")
+            if value is None:
+                continue
+        try:
+            out[field] = check(value)
+        except ValueError as exc:
+            errors[field] = str(exc)
+    method = out.get("auth_method")
+    if method == "password" and not out.get("password") and not partial and "password" not in errors:
+        errors["password"] = "auth_method 'password' needs a password"
+    if method in ("agent", "password") and out.get("key_path"):
+        errors["key_path"] = f"key_path is used only with auth_method 'key', not {method!r}"
+    if method in ("key", "agent") and out.get("password"):
+        errors["password"] = f"a password is used only with auth_method 'password', not {method!r}"
+    if errors:
+        raise InputError("; ".join(errors.values()), next(iter(errors)), errors)
     return out
 
 

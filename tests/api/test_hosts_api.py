@@ -4,9 +4,10 @@ from __future__ import annotations
 import pytest
 
 
-def test_create_and_list_host(client):
+def test_create_and_list_host(client, tmp_path):
+    (tmp_path / "k").write_text("a key")
     r = client.post("/api/v1/hosts", json={"name": "db-1", "address": "10.213.66.9", "username": "root",
-                                            "key_path": "/tmp/k"})
+                                            "key_path": str(tmp_path / "k")})
     assert r.status_code == 201
     assert r.headers["Location"].endswith(f"/api/v1/hosts/{r.json['id']}")
     assert r.json["address"] == "10.213.66.9" and r.json["port"] == 22 and r.json["auth_method"] == "key"
@@ -34,6 +35,11 @@ def test_password_is_never_returned(client):
     ({"address": "10.0.0.1", "username": "root;id"}, "username"),
     ({"address": "10.0.0.1", "name": "<script>"}, "name"),
     ({"address": "10.0.0.1", "colour": "red"}, "colour"),
+    ({"address": ["10.0.0.1"]}, "address"),
+    ({"address": "10.0.0.1", "name": 123}, "name"),
+    ({"address": "10.0.0.1", "key_path": "/nonexistent/id_rsa"}, "key_path"),
+    ({"address": "10.0.0.1", "auth_method": "agent", "key_path": "/etc/hostname"}, "key_path"),
+    ({"address": "10.0.0.1", "password": "pw"}, "password"),
 ])
 def test_invalid_host_names_the_field(client, body, field):
     r = client.post("/api/v1/hosts", json=body)
@@ -65,3 +71,15 @@ def test_unknown_routes_and_methods(client):
 
 def test_health(client):
     assert client.get("/api/v1/health").json == {"status": "ok"}
+
+
+def test_every_bad_field_is_named_at_once(client):
+    r = client.post("/api/v1/hosts", json={"name": 123, "address": ["a"], "port": "abc", "auth_method": "magic",
+                                            "become": "x", "bogus": 1})
+    assert r.status_code == 422
+    errors = r.json["errors"]
+    assert set(errors) == {"name", "address", "port", "auth_method", "become", "bogus"}
+    assert errors["address"] == "address must be a string: an IP address or a DNS name"
+    assert errors["name"] == "name must be a string"
+    assert errors["auth_method"] == "auth_method must be one of: key, agent, password"
+    assert errors["become"] == "become must be one of: none, sudo"
