@@ -185,5 +185,5 @@ def verdict(software: str, locations: list[StateLocation], ignored: list[str]) -
             return STATEFUL, f"keeps data in {paths}", 0.9
         return STATEFUL, f"{software} is a database; its data lives in {paths}", 0.7
     if ignored:
-        return STATELESS, "writes only logs, pid, temp or tmpfs files: " + "; ".join(ignored[:3]), 0.7
+        return STATELESS, "writes only logs, pid, temp or tmpfs files: " + "; ".join(list(dict.fromkeys(ignored))[:3]), 0.7
     return STATELESS, "holds no file open for writing on a persistent filesystem", 0.6

@@ -133,17 +133,46 @@ def hosts_add(obj: Context, name, address, port, username, key_path, agent, ask_
 def hosts_list(obj: Context, as_json: bool) -> None:
     """List hosts with the result of their last scan."""
     with obj.db.session() as s:
-        rows = []
-        for h in hosts.find_hosts(s, None):
-            last = findings.last_scan_host(s, h.id)
-            rows.append({**hosts.host_dict(h), "last_scan": last.status if last else "never",
-                         "last_error": last.error if last else None})
+        rows = [findings.host_summary(s, h) for h in hosts.find_hosts(s, None)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+    if not rows:
+        click.echo("no hosts yet: add one with `migrator hosts add NAME --address ADDRESS --key KEYFILE`")
+        return
+    width = max(len(r["name"]) for r in rows)
+    target_width = max(len(f"{r['address']}:{r['port']}") for r in rows)
+    click.echo(f"{'ID':>4}  {'NAME':<{width}}  {'ADDRESS':<{target_width}}  LAST SCAN")
     for r in rows:
-        line = f"{r['id']:>4}  {r['name']:<24} {r['address']}:{r['port']:<6} {r['last_scan']}"
+        line = f"{r['id']:>4}  {r['name']:<{width}}  {r['address'] + ':' + str(r['port']):<{target_width}}  {r['last_scan']}"
         click.echo(line + (f"  ({r['last_error']})" if r["last_error"] else ""))
+
+
+@hosts_group.command("remove")
+@click.argument("host_refs", nargs=-1, required=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def hosts_remove(obj: Context, host_refs: tuple[str, ...], yes: bool) -> None:
+    """Remove hosts (ids or names) with their scans and findings."""
+    with obj.db.session() as s:
+        selected = hosts.find_hosts(s, list(host_refs))
+        names = ", ".join(h.name for h in selected)
+        if not yes and not click.confirm(f"remove {names} and every scan and finding of them?"):
+            raise click.Abort()
+        for h in selected:
+            hosts.remove_host(s, h)
+    click.echo(f"removed {names}")
+
+
+@hosts_group.command("accept-key")
+@click.argument("host_ref")
+@click.pass_obj
+def hosts_accept_key(obj: Context, host_ref: str) -> None:
+    """After a host's SSH key changed on purpose: unpin it; the next scan pins the new key."""
+    with obj.db.session() as s:
+        (host,) = hosts.find_hosts(s, [host_ref])
+        old = hosts.accept_new_host_key(s, host)
+    click.echo(f"{host_ref}: key {old or '(none)'} unpinned; the next scan pins the key the host presents")
 
 
 @main.command()
@@ -182,14 +211,17 @@ def apps(obj: Context, host, verdict, software, as_json) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:
-        click.echo("no applications yet: add hosts with `migrator hosts add`, then run `migrator scan`")
+        if host or verdict or software:
+            click.echo("no applications match these filters")
+        else:
+            click.echo("no applications yet: add hosts with `migrator hosts add`, then run `migrator scan`")
     for r in rows:
         ports = ", ".join(f"{p['port']}/{p['protocol']} ({p['scope']})" for p in r["ports"]) or "no ports"
         click.secho(f"{r['host']}/{r['key']}: {r['software']} {r['version']}".rstrip(), bold=True)
         click.echo(f"  {r['verdict'].upper()}: {r['verdict_reason']}")
         click.echo(f"  ports: {ports}")
         for st in r["state"]:
-            size = "unmeasured" if st["size_bytes"] is None else f"{st['size_bytes'] / 1048576:.1f} MiB"
+            size = "unmeasured" if st["size_bytes"] is None else _size(st["size_bytes"])
             click.echo(f"  state: {st['path']} ({st['filesystem']}, {size})")
         for e in r["evidence"][:4]:
             click.echo(f"  evidence [{e['rule']}]: {e['detail']}")
@@ -283,6 +315,15 @@ def import_cmd(obj: Context, host_ref: str, directory: str) -> None:
         (host,) = hosts.find_hosts(s, [host_ref])
         scan_row = scans.import_case(s, host, sections)
         click.echo(f"scan {scan_row.id}: imported {len(sections)} sections for {host.name}")
+
+
+def _size(n: float) -> str:
+    """Bytes in the largest binary unit that keeps the number below 1024 (TiB at most)."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB")
+    i = 0
+    while n >= 1024 and i < len(units) - 1:
+        n, i = n / 1024, i + 1
+    return f"{int(n)} B" if i == 0 else f"{n:.1f} {units[i]}"
 
 
 def _read_overrides(path: str) -> dict:

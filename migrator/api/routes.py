@@ -14,7 +14,9 @@ from migrator.models import Host, Plan, Scan
 from migrator.services import findings, hosts, plans, scans
 
 
-def json_body() -> dict[str, Any]:
+def json_body(optional: bool = False) -> dict[str, Any]:
+    if optional and not request.get_data(cache=True):
+        return {}
     if not request.is_json:
         raise UnsupportedMediaType("send the request body as application/json")
     data = request.get_json(silent=True)
@@ -40,7 +42,7 @@ def health():
 @bp.get("/hosts")
 def list_hosts():
     with get_db(current_app).session() as s:
-        return jsonify(items=[hosts.host_dict(h) for h in s.query(Host).order_by(Host.id)])
+        return jsonify(items=[findings.host_summary(s, h) for h in s.query(Host).order_by(Host.id)])
 
 
 @bp.post("/hosts")
@@ -58,12 +60,28 @@ def create_host():
 @bp.get("/hosts/<int:host_id>")
 def get_host(host_id: int):
     with get_db(current_app).session() as s:
-        return jsonify(hosts.host_dict(hosts.get_host(s, host_id)))
+        return jsonify(findings.host_summary(s, hosts.get_host(s, host_id)))
+
+
+@bp.delete("/hosts/<int:host_id>")
+def delete_host(host_id: int):
+    with get_db(current_app).session() as s:
+        hosts.remove_host(s, hosts.get_host(s, host_id))
+    return "", 204
+
+
+@bp.post("/hosts/<int:host_id>/accept-key")
+def accept_host_key(host_id: int):
+    """After a deliberate host key change: unpin; the next scan pins the key the host presents."""
+    with get_db(current_app).session() as s:
+        host = hosts.get_host(s, host_id)
+        hosts.accept_new_host_key(s, host)
+        return jsonify(findings.host_summary(s, host))
 
 
 @bp.post("/scans")
 def start_scan():
-    data = json_body()
+    data = json_body(optional=True)
     db = get_db(current_app)
     with db.session() as s:
         scan = scans.create_scan(s, hosts.find_hosts(s, _refs(data)))

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from migrator.errors import InputError
 from migrator.models import Application, Host, ScanHost, Snapshot
+from migrator.services.hosts import find_hosts, host_dict
 
 VERDICTS = ("stateful", "stateless")
 
@@ -31,8 +32,8 @@ def list_applications(session: Session, *, host: str | None = None, verdict: str
                       selectinload(Application.peers), selectinload(Application.host))
              .order_by(Application.host_id, Application.key))
     if host:
-        h = session.scalar(select(Host).where(Host.name == host))
-        query = query.where(Application.host_id == (h.id if h else -1))
+        (h,) = find_hosts(session, [host])
+        query = query.where(Application.host_id == h.id)
     if verdict:
         query = query.where(Application.verdict == verdict)
     if software:
@@ -59,3 +60,12 @@ def application_dict(app: Application) -> dict[str, Any]:
 
 def last_scan_host(session: Session, host_id: int) -> ScanHost | None:
     return session.scalar(select(ScanHost).where(ScanHost.host_id == host_id).order_by(ScanHost.id.desc()))
+
+
+def host_summary(session: Session, host: Host) -> dict[str, Any]:
+    """A host as shown to users: its fields (never the password) and how its last scan went."""
+    last = last_scan_host(session, host.id)
+    return {**host_dict(host), "last_scan": last.status if last else "never",
+            "last_scan_at": (last.finished_at or last.started_at).isoformat()
+            if last and (last.finished_at or last.started_at) else None,
+            "last_error": last.error if last else None}

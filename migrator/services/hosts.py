@@ -161,3 +161,18 @@ def host_dict(host: Host) -> dict[str, Any]:
             "username": host.username, "auth_method": host.auth_method, "key_path": host.key_path,
             "has_password": host.password_encrypted is not None, "become": host.become,
             "host_key": host.host_key, "created_at": host.created_at.isoformat()}
+
+
+def remove_host(session: Session, host: Host) -> None:
+    """Forget a host with its scans, snapshots and findings (the database cascades)."""
+    session.delete(host)
+    session.flush()
+
+
+def accept_new_host_key(session: Session, host: Host) -> str | None:
+    """Unpin the host key after a deliberate key change; the next scan pins what the host presents.
+    Returns the key that was pinned."""
+    old = host.host_key
+    host.host_key, host.host_key_pinned_at = None, None
+    session.flush()
+    return old

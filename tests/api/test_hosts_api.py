@@ -83,3 +83,29 @@ def test_every_bad_field_is_named_at_once(client):
     assert errors["name"] == "name must be a string"
     assert errors["auth_method"] == "auth_method must be one of: key, agent, password"
     assert errors["become"] == "become must be one of: none, sudo"
+
+
+def test_delete_accept_key_and_last_scan_fields(client):
+    r = client.post("/api/v1/hosts", json={"name": "a", "address": "10.0.0.1"})
+    host_id = r.json["id"]
+    body = client.get(f"/api/v1/hosts/{host_id}").json
+    assert (body["last_scan"], body["last_error"], body["last_scan_at"]) == ("never", None, None)
+    r = client.post(f"/api/v1/hosts/{host_id}/accept-key")
+    assert r.status_code == 200 and r.json["host_key"] is None
+    assert client.delete(f"/api/v1/hosts/{host_id}").status_code == 204
+    assert client.get(f"/api/v1/hosts/{host_id}").status_code == 404
+    assert client.delete(f"/api/v1/hosts/{host_id}").status_code == 404
+
+
+def test_applications_by_host_id_and_unknown_host(client):
+    r = client.post("/api/v1/hosts", json={"name": "a", "address": "10.0.0.1"})
+    assert client.get(f"/api/v1/applications?host={r.json['id']}").json == {"items": []}
+    r = client.get("/api/v1/applications?host=nosuch")
+    assert r.status_code == 404 and "nosuch" in r.json["detail"]
+
+
+def test_scan_with_no_body_means_all_hosts(client):
+    # loopback, a closed port: the scan this starts fails at once and never leaves the machine
+    client.post("/api/v1/hosts", json={"name": "a", "address": "127.0.0.1", "port": 9})
+    r = client.post("/api/v1/scans")
+    assert r.status_code == 202 and [h["host"] for h in r.json["hosts"]] == ["a"]

@@ -110,3 +110,30 @@ def test_truth_entries_missing_fields_are_named(cli, tmp_path):
     (tmp_path / "t.json").write_text(json.dumps({"version": 1, "applications": [{"host": "app-1"}]}))
     r = cli("score", str(tmp_path / "t.json"))
     assert r.exit_code == 1 and "lacks the field 'software'" in r.output
+
+
+def test_hosts_list_remove_accept_key_and_filters(cli, app):
+    from migrator import get_db
+    from migrator.models import Host, Snapshot
+    assert cli("hosts", "list").output.startswith("no hosts yet")
+    _imported(cli)
+    assert cli("hosts", "add", "a-much-longer-host-name", "--address", "10.0.0.9").exit_code == 0
+    lines = cli("hosts", "list").output.splitlines()
+    assert lines[0].split() == ["ID", "NAME", "ADDRESS", "LAST", "SCAN"]
+    assert lines[1].index("10.213.66.10:22") == lines[2].index("10.0.0.9:22")
+    assert "done" in lines[1] and "never" in lines[2]
+    assert cli("apps", "--software", "nosuch").output.strip() == "no applications match these filters"
+    r = cli("apps", "--host", "nosuch")
+    assert r.exit_code == 1 and "no host with id or name 'nosuch'" in r.output
+    assert "state: /var/lib/redis (local, " in cli("apps", "--host", "app-1").output
+    with get_db(app).session() as s:
+        s.query(Host).filter_by(name="app-1").one().host_key = "ssh-ed25519 AAAA"
+    r = cli("hosts", "accept-key", "app-1")
+    assert r.exit_code == 0 and "unpinned" in r.output
+    with get_db(app).session() as s:
+        assert s.query(Host).filter_by(name="app-1").one().host_key is None
+    r = cli("hosts", "remove", "app-1", "--yes")
+    assert r.exit_code == 0 and "removed app-1" in r.output
+    with get_db(app).session() as s:
+        assert s.query(Snapshot).count() == 0 and [h.name for h in s.query(Host)] == ["a-much-longer-host-name"]
+    assert cli("apps").output.startswith("no applications yet")
