@@ -3,7 +3,8 @@
 # Runs `apt-get update` only when something is missing; skips quietly when not root.
 set -euo pipefail
 
-PACKAGES=(openssh-server openssh-client redis-server redis-tools iproute2 procps util-linux python3 sudo)
+PACKAGES=(openssh-server openssh-client redis-server redis-tools iproute2 procps util-linux python3 sudo
+          postgresql python3-psycopg2 nginx etcd-server etcd-client prometheus-node-exporter openssl)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

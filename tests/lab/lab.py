@@ -49,6 +49,8 @@ FIRST_HOST = 10            # VM n (0-based) gets subnet[FIRST_HOST + n] unless i
 SUDO_USER = "mglab"       # key login, passwordless sudo
 PLAIN_USER = "mgplain"    # key login, no sudo rights (for "sudo refused" tests)
 STATE_FILE = "state.json"
+TRUTH_FILE = "truth.json"
+TRUTH_VERSION = 1
 STATE_VERSION = 1
 VM_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
           "LANG": "C.UTF-8", "HOME": "/root", "TERM": "dumb"}
@@ -200,6 +202,7 @@ class Lab:
             raise LabError(f"lab workdir {self.workdir!r}: no tabs or newlines, please")
         self._procs: dict[int, subprocess.Popen] = {}
         self._state: dict[str, Any] | None = None
+        self._planned: dict[str, str] = {}      # name -> address while up() prepares the VMs
         self.last_up_seconds: float | None = None
 
     # ------------------------------------------------------------------------- names and paths
@@ -332,7 +335,32 @@ class Lab:
         for vm in state.get("vms", []):
             if vm["name"] == name:
                 return vm["address"]
+        if name in self._planned:            # a VM prepared later in the same up()
+            return self._planned[name]
         raise LabError(f"no VM named {name!r} in the lab")
+
+    def name_of(self, address: str) -> str | None:
+        """The VM that has `address`, None when no VM of this lab has it."""
+        for vm in (self.state or {}).get("vms", []):
+            if vm["address"] == address:
+                return vm["name"]
+        return next((n for n, a in self._planned.items() if a == address), None)
+
+    def vms_running(self, service: str) -> list[str]:
+        """Names of the lab's VMs that run `service`, in the order they were given to up()."""
+        return [spec.name for spec in self.specs if service in spec.services]
+
+    @property
+    def truth_path(self) -> Path:
+        return self.workdir / TRUTH_FILE
+
+    @property
+    def truth(self) -> dict[str, Any] | None:
+        """The truth file of the lab that is up (see write_truth), None when there is none."""
+        try:
+            return json.loads(self.truth_path.read_text())
+        except FileNotFoundError:
+            return None
 
     def _init_pid(self, name: str) -> int:
         state = self.state
@@ -430,6 +458,7 @@ class Lab:
         self._cmd(["ip", "addr", "add", f"{self.gateway}/{self.subnet.prefixlen}", "dev", self.bridge])
         self._cmd(["ip", "link", "set", self.bridge, "up"])
 
+        self._planned = {s.name: a for s, a in zip(specs, addresses)}
         contexts = []
         for i, (spec, address) in enumerate(zip(specs, addresses)):
             ctx = VMContext(self, spec, i, address, self.netns_of(spec.name), self.vmdir(spec.name))
@@ -450,6 +479,7 @@ class Lab:
                 hook = svc.get(name).after_ready
                 if hook:
                     hook(ctx)
+        self.write_truth(contexts)
         state["status"] = "up"
         state["up_seconds"] = round(time.time() - state["started_at"], 3)
         self._save_state()
@@ -601,7 +631,7 @@ class Lab:
                 mounts.append(("bind", str(ctx.path(f)), f))
             elif f in ("/etc/passwd", "/etc/group"):
                 raise LabError(f"{f} does not exist on this machine")
-        mounts += service_mounts
+        mounts += list(dict.fromkeys(service_mounts))    # two services may share e.g. /etc/default
         mounts += [("tmpfs", opts, target) for target, opts in TMPFS]   # last: may hide the workdir
         (vmdir / "mounts").write_text("".join("\t".join(m) + "\n" for m in mounts))
         self._save_state()
@@ -767,7 +797,7 @@ class Lab:
             elif not problems:
                 for entry in ("vms", "ssh"):
                     shutil.rmtree(self.workdir / entry, ignore_errors=True)
-                for entry in ("state.tmp",):
+                for entry in ("state.tmp", TRUTH_FILE, TRUTH_FILE + ".tmp", "inventory.json"):
                     with contextlib.suppress(FileNotFoundError):
                         (self.workdir / entry).unlink()
                 with contextlib.suppress(FileNotFoundError):
@@ -814,6 +844,52 @@ class Lab:
     def specs(self) -> list[VMSpec]:
         """The VMSpecs of the lab that is up (to bring the same lab up again)."""
         return [VMSpec.from_json(s) for s in (self.state or {}).get("specs", [])]
+
+    def write_truth(self, contexts: list[VMContext] | None = None) -> Path:
+        """WORKDIR/truth.json: what runs where, built from each service's own `truth(ctx)`
+        (applications, peers, order, clusters, daemons, jobs) for the VMs of this lab:
+
+          {"version": 1, "hosts": [{"name", "address"}], "applications": [{"host", "software", "name",
+           "stateful", "state_paths", "ports": [{"port", "protocol", "scope"}], "unit", "user"}],
+           "peers": [{"client": "HOST/SOFTWARE", "server": "HOST/SOFTWARE", "port"}],
+           "order": [{"before": REF, "after": REF}],
+           "clusters": [{"software", "members": {REF: ROLE}}], "daemons": [{"software", "hosts"}],
+           "jobs": [{"host", "schedule", "user", "command"}]}
+
+        Clusters and daemons of the same software from several VMs are merged into one entry."""
+        state = self.state or {}
+        if contexts is None:
+            specs = {s.name: s for s in self.specs}
+            contexts = [VMContext(self, specs.get(vm["name"], VMSpec(vm["name"])), i, vm["address"],
+                                  vm.get("netns") or "", self.vmdir(vm["name"]))
+                        for i, vm in enumerate(state.get("vms", []))]
+        truth: dict[str, Any] = {"version": TRUTH_VERSION,
+                                 "hosts": [{"name": c.name, "address": c.address} for c in contexts],
+                                 "applications": [], "peers": [], "order": [], "clusters": [], "daemons": [],
+                                 "jobs": []}
+        clusters: dict[str, dict[str, str]] = {}
+        daemons: dict[str, list[str]] = {}
+        for ctx in contexts:
+            for name in ctx.spec.services:
+                service = svc.get(name)
+                if not service.truth:
+                    continue
+                part = service.truth(ctx)
+                for key in ("applications", "peers", "order", "jobs"):
+                    for item in part.get(key, []):
+                        if item not in truth[key]:
+                            truth[key].append(item)
+                for cluster in part.get("clusters", []):
+                    clusters.setdefault(cluster["software"], {}).update(cluster["members"])
+                for daemon in part.get("daemons", []):
+                    hosts = daemons.setdefault(daemon["software"], [])
+                    hosts += [h for h in daemon["hosts"] if h not in hosts]
+        truth["clusters"] = [{"software": sw, "members": members} for sw, members in clusters.items()]
+        truth["daemons"] = [{"software": sw, "hosts": hosts} for sw, hosts in daemons.items()]
+        tmp = self.truth_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(truth, indent=2) + "\n")
+        os.replace(tmp, self.truth_path)
+        return self.truth_path
 
     def write_inventory(self, path: Path | str) -> Path:
         """The hosts as JSON (path ending .json) or YAML (anything else): {"hosts": [...]}."""
