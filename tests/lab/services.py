@@ -704,6 +704,12 @@ server {{
     ssl_certificate /etc/nginx/ssl/{name}.crt;
     ssl_certificate_key /etc/nginx/ssl/{name}.key;
 
+    location = /nginx-health {{
+        access_log off;
+        default_type text/plain;
+        return 200 "ok\n";
+    }}
+
     location / {{
         proxy_pass http://webapp;
         proxy_http_version 1.1;
@@ -749,12 +755,15 @@ def _nginx_start(ctx: "VMContext") -> str:
 
 
 def _nginx_ready(ctx: "VMContext") -> str | None:
-    try:
-        status, body = https_get(ctx.address, 443, "/")
-    except (OSError, http.client.HTTPException) as exc:
-        return f"port 443: {getattr(exc, 'strerror', None) or exc}"
-    if status != 200 or not (isinstance(body, dict) and body.get("app") == "lab webapp"):
-        return f"GET https://{ctx.address}/ answered {status} {str(body)[:80]}"
+    """nginx itself answers on 80 and 443 (not through the proxy: a request while the apps are not
+    up yet would mark them failed in that worker for fail_timeout; after_ready goes through it)."""
+    for get_, port in ((https_get, 443), (http_get, 80)):
+        try:
+            status, body = get_(ctx.address, port, "/nginx-health")
+        except (OSError, http.client.HTTPException) as exc:
+            return f"port {port}: {getattr(exc, 'strerror', None) or exc}"
+        if status != 200:
+            return f"GET /nginx-health on {port} answered {status} {str(body)[:80]}"
     return None
 
 
