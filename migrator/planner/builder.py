@@ -18,13 +18,15 @@ from analyzers.findings import HostFindings
 
 from migrator.planner import groups, jobs, network
 from migrator.planner.datasteps import data_steps
+from migrator.planner.images import with_command
 from migrator.planner.model import CRONJOB, EXPOSURES, KINDS, Plan, PlannedWorkload
 from migrator.planner.names import dns1035
+from migrator.planner.rewrite import reachable_address
 from migrator.planner.workloads import NAME_MAX, exposed_ports, plan_workload, volume_size
 
 __all__ = ["build_plan", "plan_workload", "exposed_ports", "volume_size", "apply_override", "OVERRIDE_KEYS"]
 
-OVERRIDE_KEYS = ("kind", "replicas", "image", "storage_size", "storage_class", "exclude", "expose")
+OVERRIDE_KEYS = ("kind", "replicas", "image", "storage_size", "storage_class", "exclude", "expose", "run_as_user")
 _QUANTITY = re.compile(r"[1-9][0-9]*(Ki|Mi|Gi|Ti|Pi)")
 
 
@@ -33,9 +35,9 @@ def build_plan(hosts: Sequence[tuple[str, HostFindings]], overrides: Mapping[str
     """The plan for `hosts` ((host name, findings) pairs); the same input gives the same plan.
 
     overrides maps a workload id ("<host>/<app key>"; for a cluster, daemon or replicated app any
-    member's id) to changes: kind, replicas, image, storage_size, storage_class, exclude, expose.
-    An invalid override raises ValueError naming it; one for an application no longer found is
-    noted on the plan.
+    member's id) to changes: kind, replicas, image, storage_size, storage_class, exclude, expose,
+    run_as_user. An invalid override raises ValueError naming it and the allowed values; one for an
+    application no longer found is noted on the plan and listed in Plan.unmatched_overrides.
     """
     overrides = dict(overrides or {})
     for wid, changes in overrides.items():
@@ -58,6 +60,9 @@ def build_plan(hosts: Sequence[tuple[str, HostFindings]], overrides: Mapping[str
         if changes:
             workload = apply_override(workload, changes)
         workload = _named(workload, taken)
+        if "replicas" in changes:
+            workload, warnings = groups.resized(workload)
+            notes += warnings
         if "expose" in changes:
             exposure[workload.name] = changes["expose"]
         workloads.append(workload)
@@ -69,12 +74,17 @@ def build_plan(hosts: Sequence[tuple[str, HostFindings]], overrides: Mapping[str
         if changes:
             job_workload = apply_override(job_workload, changes)
         workloads.append(_named(job_workload, taken))
-    for wid in sorted(overrides):
+    unmatched = tuple(sorted(overrides))
+    for wid in unmatched:
         notes.append(f"{wid}: override for an application that was not found")
     workloads = network.connect(workloads, estate, hosts, namespace, exposure, network_policies)
+    # The image and the pod run the same command: the Dockerfile gets the rewritten arguments.
+    workloads = [replace(w, dockerfile=with_command(w.dockerfile, w.command, w.args)) if w.dockerfile else w
+                 for w in workloads]
+    addresses = {host: reachable_address(findings) for host, findings in hosts}
     return Plan(namespace=namespace, workloads=tuple(workloads), notes=tuple(notes),
-                network_policies=network_policies, data_steps=data_steps(workloads, namespace),
-                waves=network.plan_waves(workloads))
+                network_policies=network_policies, data_steps=data_steps(workloads, namespace, addresses),
+                waves=network.plan_waves(workloads), unmatched_overrides=unmatched)
 
 
 def _plan_unit(unit: groups.Unit, estate: EstateFindings) -> PlannedWorkload:
@@ -101,6 +111,8 @@ def apply_override(workload: PlannedWorkload, changes: Mapping) -> PlannedWorklo
         workload = replace(workload, replicas=changes["replicas"])
     if "image" in changes:
         workload = replace(workload, image=changes["image"])
+    if "run_as_user" in changes:
+        workload = replace(workload, run_as_user=changes["run_as_user"])
     if "storage_size" in changes:
         size = changes["storage_size"]
         size = f"{size}Gi" if isinstance(size, int) else size
@@ -120,19 +132,31 @@ def _check_override(wid: str, changes: Mapping) -> None:
     if unknown:
         raise ValueError(f"override {wid!r}: unknown key {', '.join(map(repr, unknown))}; "
                          f"allowed: {', '.join(OVERRIDE_KEYS)}")
-    checks = {
-        "kind": lambda v: v in KINDS,
-        "replicas": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-        "image": lambda v: isinstance(v, str) and v.strip() == v and bool(v),
-        "storage_size": lambda v: (isinstance(v, int) and not isinstance(v, bool) and v > 0)
-        or (isinstance(v, str) and bool(_QUANTITY.fullmatch(v))),
-        "storage_class": lambda v: v is None or (isinstance(v, str) and bool(v)),
-        "exclude": lambda v: isinstance(v, bool),
-        "expose": lambda v: v in EXPOSURES,
-    }
     for key, value in changes.items():
-        if not checks[key](value):
-            raise ValueError(f"override {wid!r}: invalid {key}: {value!r}")
+        check, allowed = _CHECKS[key]
+        if not check(value):
+            raise ValueError(f"override {wid!r}: invalid {key}: {value!r}; allowed: {allowed}")
+
+
+def _whole(v, least: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= least
+
+
+# key -> (check, what is allowed, as the error message says it)
+_CHECKS = {
+    "kind": (lambda v: v in KINDS, f"one of {', '.join(KINDS)}"),
+    "replicas": (lambda v: _whole(v, 0), "a whole number >= 0"),
+    "image": (lambda v: isinstance(v, str) and v.strip() == v and bool(v),
+              "an image reference such as 'redis:7.2' (not empty, no surrounding spaces)"),
+    "storage_size": (lambda v: _whole(v, 1) or (isinstance(v, str) and bool(_QUANTITY.fullmatch(v))),
+                     "a whole number of GiB (20) or a quantity such as '20Gi' (units Ki, Mi, Gi, Ti, Pi)"),
+    "storage_class": (lambda v: v is None or (isinstance(v, str) and bool(v)),
+                      "a storage class name, or null for the cluster's default"),
+    "exclude": (lambda v: isinstance(v, bool), "true or false"),
+    "expose": (lambda v: v in EXPOSURES, f"one of {', '.join(EXPOSURES)}"),
+    "run_as_user": (lambda v: v is None or _whole(v, 0),
+                    "a uid (a whole number >= 0), or null for the image's own user"),
+}
 
 
 def _unique(name: str, taken: set[str]) -> str:

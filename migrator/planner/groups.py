@@ -93,14 +93,76 @@ def cluster_workload(unit: Unit, estate: EstateFindings) -> PlannedWorkload:
     host, primary = members[0]
     w = plan_workload(host, primary, name=dns1035(primary.name or primary.software or primary.key, NAME_MAX))
     w = _merge(w, members, unit)
-    ordinals = ",".join(f"{i}={ref} ({role})" for i, (ref, role) in enumerate(zip(unit.refs, unit.roles)))
-    notes = list(w.notes)
-    if unit.roles and unit.roles[0] == "primary":
-        notes.append(f"ordinal 0 replaces the primary {unit.refs[0]}; ordinals 1..{len(members) - 1} start as "
-                     "its standbys (see the data steps); the Service sends clients to ordinal 0")
-    return replace(w, kind=STATEFULSET, replicas=len(members), volumes=_largest_volumes(w.volumes, members),
-                   primary_only=bool(unit.roles) and unit.roles[0] == "primary",
-                   annotations={**w.annotations, "migrator.io/ordinals": ordinals}, notes=tuple(notes))
+    w = replace(w, kind=STATEFULSET, replicas=len(members), volumes=_largest_volumes(w.volumes, members),
+                primary_only=bool(unit.roles) and unit.roles[0] == "primary", cluster=True, roles=unit.roles)
+    return _with_ordinals(w)
+
+
+_PRIMARY_NOTE = "ordinal 0 replaces the primary "
+
+
+def _with_ordinals(w: PlannedWorkload) -> PlannedWorkload:
+    """The ordinals annotation and the primary's note, for the replicas the workload has now."""
+    ordinals = ",".join(f"{i}={w.refs[i]} ({w.roles[i] if i < len(w.roles) else 'member'})" if i < len(w.refs)
+                        else f"{i}=new (no host)" for i in range(w.replicas))
+    notes = [n for n in w.notes if not n.startswith(_PRIMARY_NOTE)]
+    if w.primary_only and w.refs:
+        standbys = (f"ordinals 1..{w.replicas - 1} start as its standbys (see the data steps)" if w.replicas > 2
+                    else "ordinal 1 starts as its standby (see the data steps)" if w.replicas == 2 else "no standby")
+        notes.append(f"{_PRIMARY_NOTE}{w.refs[0]}; {standbys}; the Service sends clients to ordinal 0")
+    return replace(w, annotations={**w.annotations, "migrator.io/ordinals": ordinals}, notes=tuple(notes))
+
+
+# What to configure so that the pods of a stateful application replicate, by software.
+REPLICATION_HINTS = {
+    "redis": "replication (REPLICAOF {pod0} on ordinals 1..N-1) with Sentinel or a Service to the primary only",
+    "valkey": "replication (REPLICAOF {pod0} on ordinals 1..N-1) with Sentinel or a Service to the primary only",
+    "postgresql": "streaming replication (each ordinal > 0 a standby: pg_basebackup -R from {pod0}) and a "
+                  "Service to the primary only",
+    "mysql": "replication (CHANGE REPLICATION SOURCE TO {pod0} on ordinals > 0) and a Service to the primary only",
+    "mariadb": "replication (CHANGE MASTER TO {pod0} on ordinals > 0) and a Service to the primary only",
+    "mongodb": "a replica set (--replSet, then rs.initiate naming every pod's DNS name)",
+    "etcd": "a cluster (--initial-cluster naming every pod's DNS name)",
+    "elasticsearch": "a cluster (discovery.seed_hosts and cluster.initial_master_nodes naming the pods)",
+    "opensearch": "a cluster (discovery.seed_hosts and cluster.initial_cluster_manager_nodes naming the pods)",
+}
+
+
+def resized(w: PlannedWorkload) -> tuple[PlannedWorkload, list[str]]:
+    """After a replicas override: a cluster's ordinal notes match the new count; several pods of a
+    stateful application that is not a cluster are called what they are, independent copies.
+
+    Returns the workload and the notes for the plan.
+    """
+    if w.cluster:
+        w = _with_ordinals(w)
+        notes = list(w.notes)
+        members = len(w.refs)
+        if w.replicas < members:
+            notes.append(f"replicas {w.replicas} (override) for {members} members: "
+                         f"{', '.join(w.refs[w.replicas:])} not replaced (no ordinal); the members' configuration "
+                         "(e.g. --initial-cluster) still names them: remove them there")
+        elif w.replicas > members:
+            extra = (f"ordinal {members} replaces no host" if w.replicas == members + 1
+                     else f"ordinals {members}..{w.replicas - 1} replace no host")
+            joins = ("they start as standbys of ordinal 0" if w.primary_only else
+                     "they start empty and must join as new members: add them to the members' configuration "
+                     "(e.g. --initial-cluster)")
+            notes.append(f"{extra}: {joins} (see the data steps)")
+        return replace(w, notes=tuple(notes)), []
+    if not w.independent_copies:
+        return w, []
+    pod0 = f"{w.name}-0.{w.headless_service_name}" if w.kind == STATEFULSET else w.name
+    hint = REPLICATION_HINTS.get(w.software, "the software's own replication or clustering").format(pod0=pod0)
+    if w.kind == STATEFULSET:
+        volumes = "each pod gets its own volume and only ordinal 0 gets the host's data"
+    else:
+        volumes = (f"the pods share the claim{'s' if len(w.volumes) > 1 else ''} of one volume (ReadWriteOnce: "
+                   "one node only) and write the same files at once")
+    warning = (f"{w.name}: replicas {w.replicas} (override) makes {w.replicas} independent {w.software or 'app'} "
+               f"servers behind one Service; they will not replicate: {volumes}, and each client reaches any "
+               f"one of them. Configure {hint}, or keep replicas 1")
+    return replace(w, notes=w.notes + (warning,)), [warning]
 
 
 def _largest_volumes(volumes: Sequence[PlannedVolume], members: Sequence[tuple[str, Application]]

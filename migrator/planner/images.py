@@ -72,6 +72,34 @@ REQUIRED_SECRET_ENV: dict[str, tuple[str, ...]] = {
     "mariadb": ("MARIADB_ROOT_PASSWORD",),
 }
 
+# The user (uid, gid) an official image runs its server as, so a new volume can be made theirs with the
+# pod's fsGroup; None: the image runs as root (nothing to do). The uid on the VM (redis is often 104 or
+# 102 there) is NOT the image's: the image's entrypoint and files expect its own user, so the plan keeps
+# the image's default user (no runAsUser) and sets fsGroup to the image's gid. Sources: the images'
+# Dockerfiles (docker-library/{redis,postgres,mysql,mariadb,mongo,cassandra,rabbitmq,zookeeper,memcached}:
+# `groupadd ... 999` / `useradd ... 999`, postgres Debian variants; memcached 11211; zookeeper 1000),
+# valkey-io/valkey-container (999, as redis); Elastic's "Install Elasticsearch with Docker" (uid 1000) and
+# OpenSearch's Docker docs (1000); Grafana's "Configure a Docker image" (uid 472, since 7.3);
+# prom/prometheus runs as nobody (65534, USER nobody); etcd's and MinIO's images run as root.
+IMAGE_USERS: dict[str, tuple[int, int] | None] = {
+    "redis": (999, 999),
+    "valkey": (999, 999),
+    "postgresql": (999, 999),
+    "mysql": (999, 999),
+    "mariadb": (999, 999),
+    "mongodb": (999, 999),
+    "cassandra": (999, 999),
+    "rabbitmq": (999, 999),
+    "zookeeper": (1000, 1000),
+    "memcached": (11211, 11211),
+    "elasticsearch": (1000, 1000),
+    "opensearch": (1000, 1000),
+    "grafana": (472, 472),
+    "prometheus": (65534, 65534),
+    "etcd": None,
+    "minio": None,
+}
+
 # Runtimes of the applications the scan names by interpreter: base image of the generated Dockerfile.
 RUNTIMES: dict[str, tuple[str, str]] = {          # software -> (base image, interpreter in the image)
     "python-app": ("python:3.11-slim", "/usr/local/bin/python3"),
@@ -108,8 +136,12 @@ def _runtime_base(app: Application) -> tuple[str, str | None]:
     return base, interpreter
 
 
-def dockerfile(host: str, app: Application, ports: Sequence[int]) -> str:
-    """A Dockerfile that runs the application as the host ran it: same runtime, files, user, command."""
+def dockerfile(host: str, app: Application, ports: Sequence[int], gid: int | None = None) -> str:
+    """A Dockerfile that runs the application as the host ran it: same runtime, files, user, command.
+
+    It ends with ENTRYPOINT (the program) and CMD (its arguments) as observed; the planner replaces
+    them with with_command() once the arguments are rewritten for the cluster.
+    """
     base, interpreter = _runtime_base(app)
     program = app.command[0] if app.command else app.exe
     workdir = app.cwd if app.cwd and app.cwd != "/" else ""
@@ -128,11 +160,35 @@ def dockerfile(host: str, app: Application, ports: Sequence[int]) -> str:
     if workdir:
         lines += [f"WORKDIR {workdir}", f"COPY . {workdir}"]
     if app.uid is not None:
-        lines.append(f"USER {app.uid}")
+        lines.append(f"USER {app.uid}:{gid if gid is not None else app.uid}")
     for port in ports:
         lines.append(f"EXPOSE {port}")
-    if app.command:
-        lines.append("CMD " + _json_array(app.command))
+    return with_command("\n".join(lines) + "\n", app.command[:1], app.command[1:])
+
+
+COMMAND_COMMENT = ("# ENTRYPOINT is the program the host ran; CMD its arguments as the pod runs them (addresses of\n"
+                   "# other hosts rewritten to Service names), the same as the workload's command and args, which\n"
+                   "# Kubernetes passes explicitly: the image alone runs the same way. Keep them in step.")
+
+EXPANSION_COMMENT = "# $(VAR) in the arguments is expanded by Kubernetes only: set it by hand to run the image alone"
+
+
+def with_command(text: str, command: Sequence[str], args: Sequence[str]) -> str:
+    """The Dockerfile with its ENTRYPOINT and CMD set to `command` and `args` (and why, in a comment).
+
+    One command for the image and the pod: a CMD that kept the VM's addresses would start a
+    container that talks to the old hosts while the pod talks to the Services.
+    """
+    ours = set(COMMAND_COMMENT.splitlines()) | {EXPANSION_COMMENT}
+    lines = [l for l in text.splitlines() if not l.startswith(("ENTRYPOINT ", "CMD ")) and l not in ours]
+    if command or args:
+        lines += COMMAND_COMMENT.splitlines()
+    if any("$(" in a for a in (*command, *args)):
+        lines.append(EXPANSION_COMMENT)
+    if command:
+        lines.append("ENTRYPOINT " + _json_array(command))
+    if args:
+        lines.append("CMD " + _json_array(args))
     return "\n".join(lines) + "\n"
 
 

@@ -138,6 +138,10 @@ class PlannedWorkload:
     schedule: Schedule | None = None
     dockerfile: str | None = None    # for images the reviewer must build
     wave: int | None = None
+    run_as_group: int | None = None  # generated images: the process's group (its uid when unknown)
+    fs_group: int | None = None      # the pod's fsGroup: new volumes writable by the image's user
+    cluster: bool = False            # the members of one distributed system (ordinal i replaces refs[i])
+    roles: tuple[str, ...] = ()      # a cluster's member roles, in ordinal order ("primary", "member", ...)
 
     @property
     def selector(self) -> dict[str, str]:
@@ -146,6 +150,12 @@ class PlannedWorkload:
     @property
     def headless_service_name(self) -> str:
         return f"{self.name}-headless"
+
+    @property
+    def independent_copies(self) -> bool:
+        """Several pods of a stateful application that is not a cluster: copies that do not replicate."""
+        return (self.replicas > 1 and not self.cluster and self.kind in (DEPLOYMENT, STATEFULSET)
+                and (self.verdict == "stateful" or bool(self.volumes)))
 
     @property
     def exposed(self) -> bool:
@@ -173,3 +183,4 @@ class Plan:
     network_policies: bool = True
     data_steps: tuple[DataStep, ...] = ()
     waves: tuple[tuple[str, ...], ...] = ()     # workload names per migration wave
+    unmatched_overrides: tuple[str, ...] = ()   # override ids that match no application (for warnings)

@@ -26,11 +26,31 @@ HPA_CPU = 70
 
 
 def to_objects(plan: Plan) -> list:
-    """Every object of the plan, workload by workload in plan order (a default-deny policy first)."""
-    objects: list = [default_deny(plan)] if has_default_deny(plan) else []
+    """Every object of the plan, workload by workload in plan order (its Namespace, then a default-deny
+    policy first)."""
+    objects: list = [namespace(plan)] if has_namespace(plan) else []
+    if has_default_deny(plan):
+        objects.append(default_deny(plan))
     for w in plan.workloads:
         objects.extend(workload_objects(w, plan))
     return objects
+
+
+def has_namespace(plan: Plan) -> bool:
+    """Every namespace but "default" is created by the plan, so it applies to an empty cluster."""
+    return plan.namespace != "default"
+
+
+def namespace(plan: Plan) -> client.V1Namespace:
+    hosts = sorted({h for w in plan.workloads for h in w.hosts})
+    return client.V1Namespace(
+        api_version="v1", kind="Namespace",
+        metadata=client.V1ObjectMeta(
+            name=plan.namespace,
+            labels={"app.kubernetes.io/name": "namespace", "app.kubernetes.io/instance": plan.namespace,
+                    "app.kubernetes.io/managed-by": MANAGED_BY},
+            annotations={"migrator.io/source-hosts": ",".join(hosts),
+                         EVIDENCE: "the plan's objects live in this namespace"}))
 
 
 def has_default_deny(plan: Plan) -> bool:
@@ -56,7 +76,8 @@ def workload_objects(w: PlannedWorkload, plan: Plan) -> list:
                 objects.append(tls_secret(w, ns))
             objects.append(ingress(w, ns))
     objects.append({STATEFULSET: stateful_set, DAEMONSET: daemon_set}.get(w.kind, deployment)(w, ns))
-    if w.kind != DAEMONSET and w.replicas > 1:
+    if w.kind != DAEMONSET and w.replicas > 1 and not w.independent_copies:
+        # Independent copies of a stateful app are not redundant: a budget would pretend they are.
         objects.append(pod_disruption_budget(w, ns))
     if w.hpa:
         objects.append(horizontal_pod_autoscaler(w, ns))
@@ -285,7 +306,19 @@ def _service_ports(ports) -> list[client.V1ServicePort]:
 
 
 def _security(w: PlannedWorkload) -> client.V1SecurityContext | None:
-    return client.V1SecurityContext(run_as_user=w.run_as_user) if w.run_as_user is not None else None
+    """runAsUser only where the plan knows the user (generated images, overrides): an official image
+    keeps its own."""
+    if w.run_as_user is None and w.run_as_group is None:
+        return None
+    return client.V1SecurityContext(run_as_user=w.run_as_user, run_as_group=w.run_as_group)
+
+
+def _pod_security(w: PlannedWorkload) -> client.V1PodSecurityContext | None:
+    """fsGroup: new volumes are root-owned; the group makes them writable to the app's user.
+    OnRootMismatch: the volume is not walked again at every start once it is right."""
+    if w.fs_group is None:
+        return None
+    return client.V1PodSecurityContext(fs_group=w.fs_group, fs_group_change_policy="OnRootMismatch")
 
 
 def _resources(w: PlannedWorkload) -> client.V1ResourceRequirements:
@@ -349,7 +382,7 @@ def _pod_template(w: PlannedWorkload, volumes: list) -> client.V1PodTemplateSpec
         readiness_probe=ready, liveness_probe=live, security_context=_security(w), resources=_resources(w),
         volume_mounts=mounts or None)
     spec = client.V1PodSpec(
-        containers=[container], volumes=volumes or None,
+        containers=[container], volumes=volumes or None, security_context=_pod_security(w),
         init_containers=[_wait_container(x.service, x.port) for x in w.waits] or None,
         host_network=True if w.host_network else None, host_pid=True if w.host_pid else None,
         dns_policy="ClusterFirstWithHostNet" if w.host_network else None,

@@ -37,6 +37,21 @@ def host_addresses(host: str, findings: HostFindings | None, loopback: bool = Fa
     return {a for a in found if a}
 
 
+def reachable_address(findings: HostFindings | None) -> str | None:
+    """The address other machines reach a host at: its first address that is neither loopback nor
+    link-local, IPv4 before IPv6; None when the findings have none."""
+    found: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
+    for address in findings.addresses if findings is not None else ():
+        try:
+            ip = ipaddress.ip_address(address.split("%")[0].split("/")[0])
+        except ValueError:
+            continue
+        if not (ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast):
+            found.append(ip)
+    found.sort(key=lambda ip: ip.version)     # stable: the first of each family stays first
+    return str(found[0]) if found else None
+
+
 def _pattern(addresses: Iterable[str]) -> re.Pattern | None:
     words = sorted({a for a in addresses if a}, key=lambda a: (-len(a), a))
     if not words:

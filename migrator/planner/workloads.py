@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from analyzers.findings import STATEFUL, Application, Listener, StateLocation
 
-from migrator.planner.images import (OFFICIAL_IMAGES, REQUIRED_SECRET_ENV, dockerfile, official_image,
-                                     placeholder_image)
+from migrator.planner.images import (IMAGE_USERS, OFFICIAL_IMAGES, REQUIRED_SECRET_ENV, dockerfile,
+                                     official_image, placeholder_image)
 from migrator.planner.model import DEPLOYMENT, STATEFULSET, EnvVar, PlannedPort, PlannedSecret, PlannedVolume, PlannedWorkload
 from migrator.planner.names import dns1035, label_value
 
@@ -40,6 +40,8 @@ def plan_workload(host: str, app: Application, name: str | None = None) -> Plann
     ports = exposed_ports(app.listeners, app.software)
     image = official_image(app, notes)
     recipe = None
+    volumes = _volumes(app.state, notes)
+    run_as_user, run_as_group, fs_group = _users(app, image is not None, volumes, notes)
     if image is not None:
         command = tuple(OFFICIAL_ENTRYPOINTS.get(app.software, ()))
         args = _observed_args(app, notes)
@@ -51,8 +53,7 @@ def plan_workload(host: str, app: Application, name: str | None = None) -> Plann
                      f"and replace {image}")
         command, args = tuple(app.command[:1]), tuple(app.command[1:])
         working_dir = app.cwd or None
-        recipe = dockerfile(host, app, [p.port for p in ports])
-    volumes = _volumes(app.state, notes)
+        recipe = dockerfile(host, app, [p.port for p in ports], run_as_group)
     if app.software in OFFICIAL_IMAGES and not args:
         args = _data_args(app, volumes)
     env, secrets = _secret_env(app, name, notes)
@@ -72,7 +73,8 @@ def plan_workload(host: str, app: Application, name: str | None = None) -> Plann
     return PlannedWorkload(
         id=f"{host}/{app.key}", name=name, kind=STATEFULSET if app.verdict == STATEFUL else DEPLOYMENT,
         host=host, app_key=app.key, software=app.software, image=image, command=command, args=args,
-        working_dir=working_dir, run_as_user=app.uid, ports=ports, volumes=volumes,
+        working_dir=working_dir, run_as_user=run_as_user, run_as_group=run_as_group, fs_group=fs_group,
+        ports=ports, volumes=volumes,
         replicas=1, cpu_request=f"{max(MIN_CPU_MILLI, math.ceil(app.cpu_percent * 10))}m",
         memory_request=f"{memory_mib}Mi", memory_limit=f"{memory_mib * MEMORY_LIMIT_FACTOR}Mi",
         labels={"app.kubernetes.io/name": label_value(app.software or name),
@@ -80,6 +82,42 @@ def plan_workload(host: str, app: Application, name: str | None = None) -> Plann
                 "app.kubernetes.io/managed-by": MANAGED_BY},
         annotations=annotations, notes=tuple(notes), refs=(f"{host}/{app.key}",), hosts=(host,),
         category=app.category, verdict=app.verdict, env=env, secrets=secrets, dockerfile=recipe)
+
+
+def _users(app: Application, official: bool, volumes: Sequence[PlannedVolume], notes: list[str]
+           ) -> tuple[int | None, int | None, int | None]:
+    """(runAsUser, runAsGroup, fsGroup) of the container and pod.
+
+    An official image runs as its own user (its entrypoint often starts as root and drops to it):
+    no runAsUser, since the VM's uid (redis 104 on Debian) means nothing in the image, and fsGroup
+    the image's gid so that a new, root-owned volume is writable. A generated image runs as the
+    process ran on the host: its uid, and its gid (the uid when the findings do not have the gid).
+    """
+    if official:
+        known = IMAGE_USERS.get(app.software, ())
+        if not volumes:
+            return None, None, None
+        if known:
+            uid, gid = known
+            if app.uid != uid:
+                notes.append(f"the {app.software} image runs as its own user (uid {uid}"
+                             f"{f', not the host uid {app.uid}' if app.uid is not None else ''}): no runAsUser; "
+                             f"fsGroup {gid} makes the new volumes writable to it; files copied from the host "
+                             f"must be owned by {uid}:{gid}")
+            return None, None, gid
+        if known == ():
+            notes.append(f"the user the {app.software or 'official'} image runs as is not known to the planner: "
+                         "check it can write its volumes (set the pod's fsGroup to its group)")
+        return None, None, None
+    if app.uid is None:
+        return None, None, None
+    gid = getattr(app, "gid", None)    # not in the findings yet: the analyzers may add it
+    if gid is None:
+        gid = app.uid
+        which = "runAsGroup and fsGroup are" if volumes else "runAsGroup is"
+        notes.append(f"gid of the process is not in the findings: {which} its uid {app.uid}; set the host's "
+                     "group if it differs")
+    return app.uid, gid, gid if volumes else None
 
 
 # Official images without an entrypoint that takes the server's flags: the server program to run.

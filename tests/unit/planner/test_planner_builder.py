@@ -35,7 +35,8 @@ def test_redis_runs_the_official_image_at_the_detected_version_with_its_argument
     assert redis.image == "redis:7.0.15"
     assert redis.command == ()
     assert redis.args == ("/etc/redis/redis.conf",)
-    assert redis.run_as_user == 104
+    # the official image runs as its own user (999), not the host's 104: fsGroup makes the volume its own
+    assert redis.run_as_user is None and redis.fs_group == 999
     assert redis.working_dir is None
 
 

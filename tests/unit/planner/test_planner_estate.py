@@ -37,7 +37,7 @@ def pod(doc):
 
 def test_objects_of_the_estate(docs):
     assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
-        ("NetworkPolicy", "default-deny-ingress"),
+        ("Namespace", NS), ("NetworkPolicy", "default-deny-ingress"),
         ("Service", "webapp"), ("Deployment", "webapp"), ("PodDisruptionBudget", "webapp"),
         ("HorizontalPodAutoscaler", "webapp"), ("NetworkPolicy", "webapp-allow"),
         ("DaemonSet", "node-exporter"),
@@ -131,7 +131,7 @@ def test_app_is_one_deployment_with_2_replicas_waiting_for_database_and_cache(do
     assert container["command"] == ["/opt/webapp/venv/bin/python"]
     assert container["args"] == ["/opt/webapp/app.py", "--port", "8080", "--db", "postgresql://postgresql:5432/shop",
                                  "--redis", "redis-cache-1:6379"]
-    assert container["securityContext"] == {"runAsUser": 33}
+    assert container["securityContext"] == {"runAsGroup": 33, "runAsUser": 33}
     assert container["readinessProbe"]["httpGet"] == {"path": "/", "port": 8080}
     assert container["livenessProbe"]["tcpSocket"] == {"port": 8080}
     assert container["resources"] == {"limits": {"memory": "294Mi"}, "requests": {"cpu": "120m", "memory": "147Mi"}}

@@ -112,9 +112,13 @@ def test_apps_without_an_official_image_get_a_dockerfile():
         "RUN mkdir -p /usr/bin && ln -sf /usr/local/bin/python3 /usr/bin/python3",
         "WORKDIR /opt/webapp",
         "COPY . /opt/webapp",
-        "USER 33",
+        "USER 33:33",
         "EXPOSE 8080",
-        'CMD ["/usr/bin/python3", "/opt/webapp/app.py", "--port", "8080"]']
+        "# ENTRYPOINT is the program the host ran; CMD its arguments as the pod runs them (addresses of",
+        "# other hosts rewritten to Service names), the same as the workload's command and args, which",
+        "# Kubernetes passes explicitly: the image alone runs the same way. Keep them in step.",
+        'ENTRYPOINT ["/usr/bin/python3"]',
+        'CMD ["/opt/webapp/app.py", "--port", "8080"]']
 
 
 def test_java_dockerfile_uses_a_jre():
@@ -221,13 +225,13 @@ def test_peer_addresses_become_service_names():
 def test_kustomize_tree_has_one_directory_per_wave():
     files = export_kustomize(build_plan(lab_estate(), namespace="shop"))
     assert sorted(files) == [
-        "NOTES.md", "dockerfiles/webapp/Dockerfile", "kustomization.yaml", "network-policy.yaml",
+        "NOTES.md", "dockerfiles/webapp/Dockerfile", "kustomization.yaml", "namespace.yaml", "network-policy.yaml",
         "wave-1/etcd.yaml", "wave-1/kustomization.yaml", "wave-1/node-exporter.yaml", "wave-1/postgresql.yaml",
         "wave-1/redis-cache-1.yaml", "wave-2/kustomization.yaml", "wave-2/webapp.yaml",
         "wave-3/kustomization.yaml", "wave-3/nginx-web-1.yaml", "wave-3/report-app-1.yaml"]
     assert yaml.safe_load(files["kustomization.yaml"]) == {
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "resources": ["network-policy.yaml", "wave-1", "wave-2", "wave-3"]}
+        "resources": ["namespace.yaml", "network-policy.yaml", "wave-1", "wave-2", "wave-3"]}
     notes = files["NOTES.md"]
     assert "## Data migration" in notes and "pg_dumpall" in notes and "etcdctl snapshot restore" in notes
     assert "1. `etcd`, `node-exporter`, `postgresql`, `redis-cache-1`" in notes

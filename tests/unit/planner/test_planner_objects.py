@@ -53,9 +53,10 @@ def test_statefulset_for_redis(estate):
         "readinessProbe": {"failureThreshold": 3, "initialDelaySeconds": 5, "periodSeconds": 10,
                            "tcpSocket": {"port": 6379}},
         "resources": {"limits": {"memory": "128Mi"}, "requests": {"cpu": "50m", "memory": "64Mi"}},
-        "securityContext": {"runAsUser": 104},
         "volumeMounts": [{"mountPath": "/var/lib/redis", "name": "data"}],
     }
+    # no runAsUser: the image's own user (999), which fsGroup lets write the new volume
+    assert spec["template"]["spec"]["securityContext"] == {"fsGroup": 999, "fsGroupChangePolicy": "OnRootMismatch"}
 
 
 def test_volume_claim_of_one_and_a_half_gib_measured_is_3gi():
@@ -102,7 +103,7 @@ def test_deployment_for_generic_app(estate):
     assert container["command"] == ["/usr/bin/java"]
     assert container["args"] == ["-Xmx512m", "-jar", "/opt/billing/billing.jar"]
     assert container["workingDir"] == "/opt/billing"
-    assert container["securityContext"] == {"runAsUser": 1000}
+    assert container["securityContext"] == {"runAsGroup": 1000, "runAsUser": 1000}
     assert "strategy" not in dep["spec"]
 
 
@@ -125,7 +126,9 @@ def test_storage_class_override_reaches_the_claim_template():
 
 
 def test_namespace_is_set_on_every_object(estate):
-    assert {d["metadata"]["namespace"] for d in objects_of(estate, namespace="shop")} == {"shop"}
+    docs = objects_of(estate, namespace="shop")
+    assert (docs[0]["kind"], docs[0]["metadata"]["name"]) == ("Namespace", "shop")
+    assert {d["metadata"]["namespace"] for d in docs[1:]} == {"shop"}
 
 
 def test_workload_notes_are_annotated_for_the_reviewer(estate):
@@ -133,5 +136,6 @@ def test_workload_notes_are_annotated_for_the_reviewer(estate):
     notes = find(docs, "Deployment", "billing-web1")["metadata"]["annotations"]["migrator.io/notes"]
     assert "build an image" in notes
     assert "migrator.io/notes" not in find(docs, "Service", "billing-web1")["metadata"]["annotations"]
-    plain = objects_of([gen_host("db1", gen_redis(command=()))])
+    # (uid 999 as in the image: no ownership change of the data to note)
+    plain = objects_of([gen_host("db1", gen_redis(command=(), uid=999))])
     assert "migrator.io/notes" not in find(plain, "StatefulSet", "redis-db1")["metadata"]["annotations"]
