@@ -109,6 +109,8 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(200, body)
 
     def answer(self, code: int, body: dict) -> None:
+        if self.request_version != "HTTP/1.1":     # answer an HTTP/1.0 client in its version (and close)
+            self.protocol_version = "HTTP/1.0"
         data = (json.dumps(body) + "\n").encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
