@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from migrator.errors import InputError
+from migrator.errors import InputError, NotFound
 from migrator.models import Host, Plan
 from migrator.planner.builder import build_plan
-from migrator.planner.export import export_kustomize, export_plan
+from migrator.planner.export import export_kustomize, export_plan, generated_files
 from migrator.planner.model import Plan as PlanModel
 from migrator.planner.names import dns1123
 from migrator.planner.objects import to_objects
@@ -50,14 +50,35 @@ def create_plan(session: Session, hosts: list[Host], *, namespace: str = "defaul
     text = export_plan(model)
     problems = [asdict(p) for p in validate_yaml(text, kubernetes_version)]
     plan = Plan(namespace=namespace, host_ids=host_ids, yaml=text, valid=not problems, problems=problems,
-                summary=summary(model, len(host_ids)))
+                summary={**summary(model, len(host_ids)), GENERATED_FILES: generated_files(model)})
     session.add(plan)
     session.flush()
     return plan
 
 
+# Key of the plan row's summary that keeps the generated files (path -> text): the Dockerfiles of the
+# images to build and NOTES.md, as the plan was made (the findings may have changed since).
+GENERATED_FILES = "generated_files"
+
+
+def plan_files(plan: Plan) -> dict[str, str]:
+    """The generated files of a stored plan, path -> text: "dockerfiles/<workload>/Dockerfile" for each
+    image to build, and "NOTES.md". Empty for plans stored before the files were kept."""
+    return dict(sorted(((plan.summary or {}).get(GENERATED_FILES) or {}).items()))
+
+
+def plan_file(plan: Plan, path: str) -> str:
+    """One generated file of a stored plan (a path of plan_files); NotFound names the path otherwise."""
+    files = plan_files(plan)
+    if path not in files:
+        known = ", ".join(files) or "none"
+        raise NotFound(f"plan {plan.id} has no file {path!r} (its files: {known})", "path")
+    return files[path]
+
+
 def summary(model: PlanModel, host_count: int) -> dict[str, Any]:
-    """What the plan holds, in JSON terms: counts, waves, notes (the plan's and each workload's), data steps."""
+    """What the plan holds, in JSON terms: counts, waves, notes (the plan's and each workload's), data
+    steps, and warnings (overrides that matched no application)."""
     return {
         "hosts": host_count,
         "workloads": dict(sorted(Counter(w.kind for w in model.workloads).items())),
@@ -68,7 +89,19 @@ def summary(model: PlanModel, host_count: int) -> dict[str, Any]:
         "data_steps": [asdict(s) for s in model.data_steps],
         "dockerfiles": sorted(w.name for w in model.workloads if w.dockerfile),
         "network_policies": model.network_policies,
+        "unmatched_overrides": list(model.unmatched_overrides),
+        "warnings": _warnings(model),
     }
+
+
+def _warnings(model: PlanModel) -> list[str]:
+    """What the user should hear about at once (the CLI prints them, the API returns them)."""
+    if not model.unmatched_overrides:
+        return []
+    ids = sorted({ref for w in model.workloads for ref in (w.id, *w.refs)})
+    known = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
+    return [f"override for {wid!r} matches no application of the plan: it was not applied "
+            f"(workload ids: {known or 'none'})" for wid in model.unmatched_overrides]
 
 
 def kustomize_files(session: Session, hosts: list[Host], *, namespace: str = "default",
@@ -81,6 +114,9 @@ def kustomize_files(session: Session, hosts: list[Host], *, namespace: str = "de
 
 
 def plan_dict(plan: Plan) -> dict[str, Any]:
+    """The plan in JSON terms; its generated files as paths (summary["files"]), each from plan_file."""
+    stored = dict(plan.summary or {})
+    files = sorted(stored.pop(GENERATED_FILES, None) or {})
     return {"id": plan.id, "created_at": plan.created_at.isoformat(), "namespace": plan.namespace,
             "host_ids": plan.host_ids, "valid": plan.valid, "problems": plan.problems,
-            "summary": plan.summary}
+            "summary": {**stored, "files": files}}
