@@ -9,4 +9,5 @@
     validate.validate_yaml(text)          -> problems found by schema and cross-checks
     export.export_plan(plan)              -> the YAML of a plan
     export.export_kustomize(plan)         -> {path: text}: a Kustomize tree per wave, Dockerfiles, NOTES.md
+    export.generated_files(plan)          -> {path: text}: the Dockerfiles and NOTES.md alone
 """

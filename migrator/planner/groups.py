@@ -143,11 +143,13 @@ def resized(w: PlannedWorkload) -> tuple[PlannedWorkload, list[str]]:
                          f"{', '.join(w.refs[w.replicas:])} not replaced (no ordinal); the members' configuration "
                          "(e.g. --initial-cluster) still names them: remove them there")
         elif w.replicas > members:
-            extra = (f"ordinal {members} replaces no host" if w.replicas == members + 1
-                     else f"ordinals {members}..{w.replicas - 1} replace no host")
-            joins = ("they start as standbys of ordinal 0" if w.primary_only else
-                     "they start empty and must join as new members: add them to the members' configuration "
-                     "(e.g. --initial-cluster)")
+            one = w.replicas == members + 1
+            extra = f"ordinal {members} replaces no host" if one else \
+                f"ordinals {members}..{w.replicas - 1} replace no host"
+            it = "it starts" if one else "they start"
+            joins = (f"{it} as {'a standby' if one else 'standbys'} of ordinal 0" if w.primary_only else
+                     f"{it} empty and must join as {'a new member' if one else 'new members'}: add {'it' if one else 'them'} to the members' "
+                     "configuration (e.g. --initial-cluster)")
             notes.append(f"{extra}: {joins} (see the data steps)")
         return replace(w, notes=tuple(notes)), []
     if not w.independent_copies:
