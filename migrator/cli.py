@@ -85,18 +85,24 @@ def db_upgrade(obj: Context) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
-@click.option("--threads", default=8, show_default=True, type=int, help="Request threads.")
-@click.pass_obj
-def serve(obj: Context, host: str, port: int, threads: int) -> None:
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Request threads.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     """Upgrade the database, then serve the web UI and the API."""
-    from waitress import serve as waitress_serve
+    from waitress import create_server
 
-    interrupted = scans.mark_interrupted(obj.db)
+    obj: Context = ctx.obj
+    db = obj.db
+    try:
+        server = create_server(obj.app, host=host, port=port, threads=threads)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", "port") from None
+    interrupted = scans.mark_interrupted(db)
     if interrupted:
-        click.echo(f"{interrupted} host scan(s) left unfinished by a previous run were marked failed")
-    click.echo(f"migrator serving on http://{host}:{port}/ (database {obj.app.config['DATABASE_URL']})")
-    waitress_serve(obj.app, host=host, port=port, threads=threads)
+        click.echo(f"{interrupted} host scan(s) left unfinished by a stopped process were marked failed")
+    click.echo(f"migrator serving on http://{host}:{port}/ (database {_safe_url(ctx)})")
+    server.run()
 
 
 @main.group("hosts")

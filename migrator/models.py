@@ -70,6 +70,8 @@ class Scan(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    # The process that runs it ("HOSTNAME PID STARTTIME"), so a restart marks only its own dead scans.
+    runner: Mapped[str | None] = mapped_column(String(300))
 
     hosts: Mapped[list["ScanHost"]] = relationship(back_populates="scan", cascade="all, delete-orphan",
                                                     order_by="ScanHost.id")

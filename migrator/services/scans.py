@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import secrets
+import socket
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from sqlalchemy import select
@@ -37,7 +40,7 @@ Progress = Callable[[str, str, str], None]  # (host name, stage or status, detai
 def create_scan(session, hosts: list[Host]) -> Scan:
     if not hosts:
         raise InputError("no hosts to scan: add hosts first", "hosts")
-    scan = Scan(status="queued")
+    scan = Scan(status="queued", runner=runner_id())
     scan.hosts = [ScanHost(host_id=h.id, status="queued") for h in hosts]
     session.add(scan)
     session.flush()
@@ -248,17 +251,44 @@ def run_scan(db: Database, settings: Mapping[str, Any], scan_id: int,
     return status
 
 
+def runner_id() -> str:
+    """This process, as "HOSTNAME PID STARTTIME" (the start time tells a reused PID apart)."""
+    return f"{socket.gethostname()} {os.getpid()} {_start_time(os.getpid())}"
+
+
+def _start_time(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "?"
+
+
+def _runner_gone(runner: str | None) -> bool:
+    """True when the process that ran a scan is known to be dead (it ran on this machine)."""
+    if not runner:
+        return True
+    parts = runner.split()
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False      # another machine's: it may well be running
+    return _start_time(int(parts[1])) != parts[2]
+
+
 def mark_interrupted(db: Database) -> int:
-    """Scans left running by a stopped service are marked failed, host by host."""
+    """Scans whose process died before they finished are marked failed, host by host.
+    Scans of live processes (another service, a `migrator scan` in a terminal) are left alone."""
     with db.session() as s:
-        rows = list(s.scalars(select(ScanHost).where(ScanHost.status.in_(("queued", "running")))))
-        for row in rows:
-            row.status, row.error_kind = "failed", "interrupted"
-            row.error, row.finished_at = "the service stopped before this host's scan finished", utcnow()
-        for scan in s.scalars(select(Scan).where(Scan.status.in_(("queued", "running")))):
+        dead = [scan for scan in s.scalars(select(Scan).where(Scan.status.in_(("queued", "running"))))
+                if _runner_gone(scan.runner)]
+        count = 0
+        for scan in dead:
+            for row in scan.hosts:
+                if row.status in ("queued", "running"):
+                    row.status, row.error_kind = "failed", "interrupted"
+                    row.error, row.finished_at = "the service stopped before this host's scan finished", utcnow()
+                    count += 1
             scan.status, scan.finished_at = "failed", utcnow()
-            scan.error = "interrupted by a service restart"
-        return len(rows)
+            scan.error = "interrupted: the process running it stopped"
+        return count
 
 
 def scan_dict(scan: Scan) -> dict[str, Any]:

@@ -1,0 +1,53 @@
+"""A second service or a restart never marks the scans of a live process as interrupted."""
+from __future__ import annotations
+
+import socket
+
+from migrator import get_db
+from migrator.models import Host, Scan, ScanHost
+from migrator.services import scans
+
+
+def _scan(session, host, runner):
+    scan = Scan(status="running", runner=runner)
+    scan.hosts = [ScanHost(host_id=host.id, status="running")]
+    session.add(scan)
+    session.flush()
+    return scan.id
+
+
+def test_only_scans_of_dead_processes_are_marked(app):
+    db = get_db(app)
+    with db.session() as s:
+        host = Host(name="h", address="127.0.0.1", port=22, auth_method="key", become="none")
+        s.add(host)
+        s.flush()
+        mine = _scan(s, host, scans.runner_id())
+        dead = _scan(s, host, f"{socket.gethostname()} 4194303 1")
+        elsewhere = _scan(s, host, "other-machine 1 1")
+        legacy = _scan(s, host, None)
+    assert scans.mark_interrupted(db) == 2
+    with db.session() as s:
+        status = {i: s.get(Scan, i).status for i in (mine, dead, elsewhere, legacy)}
+        assert status == {mine: "running", dead: "failed", elsewhere: "running", legacy: "failed"}
+        assert s.get(Scan, dead).hosts[0].error_kind == "interrupted"
+
+
+def test_serve_on_a_busy_port_is_one_line_and_marks_nothing(cli, app):
+    with get_db(app).session() as s:
+        host = Host(name="h", address="127.0.0.1", port=22, auth_method="key", become="none")
+        s.add(host)
+        s.flush()
+        dead = _scan(s, host, f"{socket.gethostname()} 4194303 1")
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    try:
+        r = cli("serve", "--port", str(busy.getsockname()[1]))
+    finally:
+        busy.close()
+    assert r.exit_code == 1 and "cannot listen on 127.0.0.1:" in r.output and "Traceback" not in r.output
+    with get_db(app).session() as s:
+        assert s.get(Scan, dead).status == "running"
+    r = cli("serve", "--port", "99999")
+    assert r.exit_code == 2 and "99999" in r.output
