@@ -17,6 +17,7 @@ from migrator.credentials import CredentialCipher
 from migrator.errors import InputError, MigratorError
 from migrator import scoring
 from migrator.services import estate, findings, hosts, plans, scans
+from migrator.text import printable
 
 
 class Context:
@@ -148,7 +149,7 @@ def hosts_list(obj: Context, as_json: bool) -> None:
         return
     width = max(len(r["name"]) for r in rows)
     target_width = max(len(f"{r['address']}:{r['port']}") for r in rows)
-    click.echo(f"{'ID':>4}  {'NAME':<{width}}  {'ADDRESS':<{target_width}}  LAST SCAN")
+    _echo(f"{'ID':>4}  {'NAME':<{width}}  {'ADDRESS':<{target_width}}  LAST SCAN")
     for r in rows:
         line = f"{r['id']:>4}  {r['name']:<{width}}  {r['address'] + ':' + str(r['port']):<{target_width}}  {r['last_scan']}"
         click.echo(line + (f"  ({r['last_error']})" if r["last_error"] else ""))
@@ -194,7 +195,7 @@ def scan(obj: Context, host_refs: tuple[str, ...]) -> None:
 
     def progress(host: str, stage: str, detail: str) -> None:
         color = {"done": "green", "failed": "red"}.get(stage)
-        click.secho(f"  {host:<24} {stage:<10} {detail}", fg=color)
+        _secho(f"  {host:<24} {stage:<10} {detail}", fg=color)
 
     status = scans.run_scan(db, dict(obj.app.config), scan_id, progress)
     click.echo(f"scan {scan_id} {status}")
@@ -223,14 +224,14 @@ def apps(obj: Context, host, verdict, software, as_json) -> None:
             click.echo("no applications yet: add hosts with `migrator hosts add`, then run `migrator scan`")
     for r in rows:
         ports = ", ".join(f"{p['port']}/{p['protocol']} ({p['scope']})" for p in r["ports"]) or "no ports"
-        click.secho(f"{r['host']}/{r['key']}: {r['software']} {r['version']}".rstrip(), bold=True)
-        click.echo(f"  {r['verdict'].upper()}: {r['verdict_reason']}")
-        click.echo(f"  ports: {ports}")
+        _secho(f"{r['host']}/{r['key']}: {r['software']} {r['version']}".rstrip(), bold=True)
+        _echo(f"  {r['verdict'].upper()}: {r['verdict_reason']}")
+        _echo(f"  ports: {ports}")
         for st in r["state"]:
             size = "unmeasured" if st["size_bytes"] is None else _size(st["size_bytes"])
-            click.echo(f"  state: {st['path']} ({st['filesystem']}, {size})")
+            _echo(f"  state: {st['path']} ({st['filesystem']}, {size})")
         for e in r["evidence"][:4]:
-            click.echo(f"  evidence [{e['rule']}]: {e['detail']}")
+            _echo(f"  evidence [{e['rule']}]: {e['detail']}")
 
 
 @main.command("estate")
@@ -249,27 +250,27 @@ def estate_cmd(obj: Context, host_refs: tuple[str, ...], as_json: bool) -> None:
         return
     click.secho("peers (client -> server:port)", bold=True)
     for p in result.peers:
-        click.echo(f"  {p.client} -> {p.server}:{p.port}")
+        _echo(f"  {p.client} -> {p.server}:{p.port}")
     for e in result.external:
         arrow = f"{e.address} -> {e.app}:{e.port}" if e.direction == "in" else f"{e.app} -> {e.address}:{e.port}"
-        click.echo(f"  {arrow} (outside the inventory)")
+        _echo(f"  {arrow} (outside the inventory)")
     click.secho("routes", bold=True)
     for r in result.routes:
-        click.echo(f"  {r.app}:{r.port}/{r.protocol} {r.route}")
+        _echo(f"  {r.app}:{r.port}/{r.protocol} {r.route}")
     click.secho("clusters", bold=True)
     for c in result.clusters:
-        click.echo(f"  {c.software}: " + ", ".join(f"{ref} ({role})" for ref, role in c.members))
+        _echo(f"  {c.software}: " + ", ".join(f"{ref} ({role})" for ref, role in c.members))
     click.secho("node daemons", bold=True)
     for d in result.daemons:
-        click.echo(f"  {d.software} on {len(d.hosts)} hosts: {', '.join(d.hosts)}")
+        _echo(f"  {d.software} on {len(d.hosts)} hosts: {', '.join(d.hosts)}")
     click.secho("scheduled jobs", bold=True)
     for host, job in result.jobs:
-        click.echo(f"  {host}: {job.schedule} {job.user} {job.command}  ({job.source})")
+        _echo(f"  {host}: {job.schedule} {job.user} {job.command}  ({job.source})")
     click.secho("start waves", bold=True)
     for i, wave in enumerate(result.waves, 1):
-        click.echo(f"  {i}: {', '.join(wave)}")
+        _echo(f"  {i}: {', '.join(wave)}")
     for cycle in result.cycles:
-        click.echo(f"  cycle (started together): {', '.join(cycle)}")
+        _echo(f"  cycle (started together): {', '.join(cycle)}")
 
 
 @main.command()
@@ -321,6 +322,15 @@ def import_cmd(obj: Context, host_ref: str, directory: str) -> None:
         (host,) = hosts.find_hosts(s, [host_ref])
         scan_row = scans.import_case(s, host, sections)
         click.echo(f"scan {scan_row.id}: imported {len(sections)} sections for {host.name}")
+
+
+def _echo(text: str, **kw) -> None:
+    """Echo text that holds what hosts sent: control characters never reach the terminal."""
+    click.echo(printable(text, 20000), **kw)
+
+
+def _secho(text: str, **kw) -> None:
+    click.secho(printable(text, 20000), **kw)
 
 
 def _size(n: float) -> str:

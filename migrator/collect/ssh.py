@@ -24,6 +24,20 @@ from migrator.errors import AuthError, ConnectError, HostKeyError, ProbeError
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 
+def handshake_problem(exc: BaseException, timeout: float) -> str:
+    """What went wrong before login, in plain words (paramiko's messages run together)."""
+    text = str(exc)
+    if "protocol banner" in text:
+        if "codec" in text or "Indecipherable" in text:
+            return "the server did not answer like an SSH server (unreadable banner)"
+        return f"no SSH banner within {timeout:g} s: is an SSH server listening on this port?"
+    if isinstance(exc, EOFError) or "No existing session" in text or not text:
+        return "the server closed the connection during the SSH handshake"
+    if "Incompatible" in text or "no acceptable" in text.lower():
+        return f"no SSH algorithm in common with the server ({text[:200]})"
+    return f"SSH handshake failed ({text[:200] or type(exc).__name__})"
+
+
 @dataclass(frozen=True)
 class SSHTarget:
     """Where and how to log in. `password` is held in memory only for the connection."""
@@ -113,7 +127,7 @@ class SSHSession:
             raise
         except (paramiko.SSHException, EOFError, OSError) as exc:
             self.close()
-            raise ConnectError(f"{where}: SSH handshake failed ({exc or type(exc).__name__})") from exc
+            raise ConnectError(f"{where}: {handshake_problem(exc, self.connect_timeout)}") from exc
         transport.set_keepalive(15)
         return self
 
@@ -169,12 +183,15 @@ class SSHSession:
 
     @staticmethod
     def _load_key(path: str) -> paramiko.PKey:
+        """The private key in `path`, or an AuthError saying why it cannot be used."""
         try:
             return paramiko.PKey.from_path(Path(path).expanduser())
         except FileNotFoundError as exc:
             raise AuthError(f"key file {path} does not exist") from exc
-        except paramiko.PasswordRequiredException as exc:
-            raise AuthError(f"key file {path} is encrypted; load it into ssh-agent and use agent auth") from exc
+        except (paramiko.PasswordRequiredException, TypeError) as exc:
+            # cryptography raises TypeError for a passphrase-protected OpenSSH key
+            raise AuthError(f"key file {path} is protected by a passphrase; load it into ssh-agent "
+                            "and use agent auth") from exc
         except (OSError, paramiko.SSHException, ValueError) as exc:
             raise AuthError(f"key file {path} cannot be read: {exc}") from exc
 

@@ -32,6 +32,7 @@ from migrator.credentials import CredentialCipher
 from migrator.db import Database
 from migrator.errors import CollectionError, InputError, MigratorError
 from migrator.models import Host, Scan, ScanHost, Snapshot, utcnow
+from migrator.text import printable
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, str, str], None]  # (host name, stage or status, detail)
@@ -161,8 +162,9 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
         try:
             target = _target(host, CredentialCipher(settings))
         except MigratorError as exc:
-            row.status, row.error, row.error_kind, row.finished_at = "failed", str(exc), exc.kind, utcnow()
-            notify(name, "failed", str(exc))
+            message = printable(str(exc))
+            row.status, row.error, row.error_kind, row.finished_at = "failed", message, exc.kind, utcnow()
+            notify(name, "failed", message)
             return False
         row.status, row.stage, row.started_at = "running", "connecting", utcnow()
     notify(name, "connecting", f"{target.address}:{target.port}")
@@ -175,9 +177,10 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
     try:
         got = collect(settings, target, host.become, stage)
     except CollectionError as exc:
-        _set(db, scan_host_id, status="failed", stage=None, error=str(exc), error_kind=exc.kind,
+        message = printable(str(exc))
+        _set(db, scan_host_id, status="failed", stage=None, error=message, error_kind=exc.kind,
              finished_at=utcnow())
-        notify(name, "failed", str(exc))
+        notify(name, "failed", message)
         return False
     if got.newly_pinned:
         with db.session() as s:

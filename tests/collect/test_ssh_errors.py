@@ -8,7 +8,7 @@ import time
 import pytest
 
 from migrator.collect.ssh import SSHSession, SSHTarget, fingerprint
-from migrator.errors import ConnectError
+from migrator.errors import AuthError, ConnectError
 
 
 def _free_port() -> int:
@@ -57,9 +57,40 @@ def silent_server():
 
 def test_host_that_hangs_after_connect_times_out(silent_server):
     started = time.monotonic()
-    with pytest.raises(ConnectError, match="SSH handshake failed"):
+    with pytest.raises(ConnectError, match="no SSH banner within 1.5 s: is an SSH server listening"):
         SSHSession(SSHTarget("127.0.0.1", silent_server), connect_timeout=1.5).connect()
     assert time.monotonic() - started < 10
+
+
+def _serve_once(payload: bytes) -> int:
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+
+    def answer():
+        conn, _ = srv.accept()
+        conn.sendall(payload)
+        time.sleep(3)
+        conn.close()
+        srv.close()
+    threading.Thread(target=answer, daemon=True).start()
+    return srv.getsockname()[1]
+
+
+def test_garbage_banner_says_not_ssh():
+    port = _serve_once(b"HTTP/1.1 400 Bad Request\r\n\xff\xfe\x1b[31mred\r\n" * 3)
+    with pytest.raises(ConnectError) as caught:
+        SSHSession(SSHTarget("127.0.0.1", port), connect_timeout=2).connect()
+    assert "did not answer like an SSH server" in str(caught.value) or "no SSH banner" in str(caught.value)
+    assert "\x1b" not in str(caught.value)
+
+
+def test_passphrase_protected_key_is_named(tmp_path):
+    import subprocess
+    key = tmp_path / "k"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "pass123", "-f", str(key)], check=True)
+    with pytest.raises(AuthError, match="protected by a passphrase; load it into ssh-agent"):
+        SSHSession._load_key(str(key))
 
 
 def test_fingerprint_matches_openssh_format():
