@@ -1,8 +1,8 @@
 """The `migrator` command: thin commands over the services, with plain-words errors."""
 from __future__ import annotations
 
-import getpass
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -44,6 +44,10 @@ class Group(click.Group):
             sys.exit(1)
         except SQLAlchemyError as exc:
             click.secho(f"error: database {_safe_url(ctx)}: {_first_line(exc)}", err=True, fg="red")
+            sys.exit(1)
+        except OSError as exc:   # a file or directory named on the command line or in the settings
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.secho(f"error: {where}{exc.strerror or exc}", err=True, fg="red")
             sys.exit(1)
 
 
@@ -128,7 +132,7 @@ def hosts_add(obj: Context, name, address, port, username, key_path, agent, ask_
             "auth_method": "password" if ask_password else ("agent" if agent else "key"),
             "become": "sudo" if sudo else "none"}
     if ask_password:
-        data["password"] = getpass.getpass(f"password for {username or 'root'}@{data['address']}: ")
+        data["password"] = click.prompt(f"password for {username or 'root'}@{data['address']}", hide_input=True)
     with obj.db.session() as s:
         host = hosts.add_host(s, CredentialCipher(obj.app.config), data)
         click.echo(f"added host {host.id}: {host.name} ({host.address}:{host.port})")
@@ -301,6 +305,10 @@ def score(obj: Context, truth_file: str, as_json: bool, brief: bool) -> None:
 @click.pass_obj
 def record(obj: Context, host_ref: str, directory: str) -> None:
     """Record a host's probe output as a test case: one file per section in DIRECTORY."""
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)      # fails here, before the scan, when it cannot be made
+    if not os.access(target, os.W_OK):
+        raise InputError(f"{directory} is not writable", "directory")
     with obj.db.session() as s:
         (host,) = hosts.find_hosts(s, [host_ref])
     sections = scans.record_host(dict(obj.app.config), host)
@@ -365,23 +373,32 @@ def plan_group() -> None:
 @click.option("--namespace", default="default", show_default=True)
 @click.option("--overrides", "overrides_file", type=click.Path(dir_okay=False, exists=True),
               help='YAML or JSON file: {"HOST/APP": {"kind": ..., "replicas": ..., "image": ..., '
-                   '"storage_size": ..., "storage_class": ..., "expose": ..., "exclude": true}}.')
+                   '"storage_size": ..., "storage_class": ..., "expose": ..., "run_as_user": ..., "exclude": true}}.')
 @click.option("--no-network-policies", is_flag=True, help="Leave out the NetworkPolicies.")
 @click.pass_obj
 def plan_export(obj: Context, output, kustomize_dir, host_refs, namespace, overrides_file, no_network_policies) -> None:
     """Build a plan from the latest findings, validate it and write it as multi-document YAML."""
     overrides = _read_overrides(overrides_file) if overrides_file else None
+    if output and not Path(output).resolve().parent.is_dir():
+        raise InputError(f"cannot write {output}: the directory {Path(output).resolve().parent} does not exist",
+                         "output")
     with obj.db.session() as s:
         selected = hosts.find_hosts(s, list(host_refs))
         plan = plans.create_plan(s, selected, namespace=namespace, overrides=overrides,
                                  network_policies=not no_network_policies,
                                  kubernetes_version=obj.app.config.get("KUBERNETES_VERSION"))
         text, problems, plan_id = plan.yaml, plan.problems, plan.id
+        files, warnings = plans.plan_files(plan), plan.summary.get("warnings", [])
         tree = plans.kustomize_files(s, selected, namespace=namespace, overrides=overrides,
                                      network_policies=not no_network_policies) if kustomize_dir else {}
     if output:
         Path(output).write_text(text)
-        click.echo(f"plan {plan_id} written to {output}", err=True)
+        for rel, content in sorted(files.items()):
+            target = Path(output).resolve().parent / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+        extra = f" with {', '.join(sorted(files))} beside it" if files else ""
+        click.echo(f"plan {plan_id} written to {output}{extra}", err=True)
     elif not kustomize_dir:
         click.echo(text, nl=False)
     if kustomize_dir:
@@ -391,6 +408,8 @@ def plan_export(obj: Context, output, kustomize_dir, host_refs, namespace, overr
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content)
         click.echo(f"plan {plan_id}: {len(tree)} files written under {root} (kubectl apply -k {root})", err=True)
+    for w in warnings:
+        click.secho(f"warning: {w}", err=True, fg="yellow")
     for p in problems:
         click.secho(f"invalid: {p['kind']}/{p['name']}: {p['path']}: {p['message']}", err=True, fg="red")
     if problems:

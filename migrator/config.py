@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+from migrator.errors import InputError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS: dict[str, Any] = {
@@ -51,7 +53,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
             try:
                 settings[key] = convert(raw)
             except ValueError as exc:
-                raise ValueError(f"MIGRATOR_{key}={raw!r} is not a valid value: {exc}") from exc
+                raise InputError(f"MIGRATOR_{key}={raw[:80]!r} is not a valid value: {exc}", key) from None
     settings.update(overrides or {})
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = "sqlite:///" + str(Path(settings["INSTANCE_PATH"]) / "migrator.db")

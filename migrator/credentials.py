@@ -26,17 +26,20 @@ class CredentialCipher:
         if self._fernet is None:
             key = self._settings.get("CREDENTIAL_KEY")
             path = self._key_file()
-            if not key and path.is_file():
-                key = path.read_text().strip()
-            if not key:
-                if not create:
-                    raise InputError("no credential key: set MIGRATOR_CREDENTIAL_KEY or restore the key file "
-                                     f"{path}; stored passwords cannot be read without it")
-                key = Fernet.generate_key().decode()
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(key + "\n")
+            try:
+                if not key and path.is_file():
+                    key = path.read_text().strip()
+                if not key:
+                    if not create:
+                        raise InputError("no credential key: set MIGRATOR_CREDENTIAL_KEY or restore the key file "
+                                         f"{path}; stored passwords cannot be read without it")
+                    key = Fernet.generate_key().decode()
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    with os.fdopen(fd, "w") as fh:
+                        fh.write(key + "\n")
+            except OSError as exc:
+                raise InputError(f"credential key file {path}: {exc.strerror or exc}") from None
             try:
                 self._fernet = Fernet(key.encode() if isinstance(key, str) else key)
             except ValueError as exc:

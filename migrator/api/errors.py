@@ -34,7 +34,11 @@ def _migrator_error(exc: MigratorError):
 def _http_error(exc: HTTPException):
     if not request.path.startswith("/api/"):
         return exc
-    return problem(exc.code or 500, exc.name, exc.description or exc.name)
+    response = problem(exc.code or 500, exc.name, exc.description or exc.name)
+    for name, value in exc.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value   # Allow on 405, Retry-After, ...
+    return response
 
 
 @bp.app_errorhandler(Exception)

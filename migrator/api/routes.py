@@ -14,24 +14,38 @@ from migrator.models import Host, Plan, Scan
 from migrator.services import findings, hosts, plans, scans
 
 
-def json_body(optional: bool = False) -> dict[str, Any]:
+def json_body(optional: bool = False, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The request's JSON object; `fields`, when given, are the only keys it may have."""
     if optional and not request.get_data(cache=True):
         return {}
     if not request.is_json:
         raise UnsupportedMediaType("send the request body as application/json")
-    data = request.get_json(silent=True)
-    if data is None:
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        raise InputError("the request body is nested too deeply") from None
+    if data is None and request.get_data(cache=True).strip() != b"null":
         raise InputError("the request body is not valid JSON")
     if not isinstance(data, dict):
         raise InputError("the request body must be a JSON object")
+    if fields is not None:
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            raise InputError(f"unknown field(s) {', '.join(u[:40] for u in unknown)}; known: {', '.join(fields)}",
+                             unknown[0], {u[:40]: f"unknown field; known: {', '.join(fields)}" for u in unknown})
     return data
 
 
 def _refs(data: dict[str, Any]) -> list[str]:
-    refs = data.get("hosts", [])
+    """The hosts a request names; absent means every host, an empty list is refused."""
+    if "hosts" not in data:
+        return []
+    refs = data["hosts"]
     if not isinstance(refs, list) or not all(isinstance(r, (int, str)) and not isinstance(r, bool) for r in refs):
         raise InputError("hosts must be a list of host ids or names", "hosts")
-    return [str(r) for r in refs]
+    if not refs:
+        raise InputError("hosts is an empty list: name hosts, or leave the field out to mean every host", "hosts")
+    return list(dict.fromkeys(str(r) for r in refs))
 
 
 @bp.get("/health")
@@ -57,20 +71,20 @@ def create_host():
     return response
 
 
-@bp.get("/hosts/<int:host_id>")
+@bp.get("/hosts/<int(max=9223372036854775807):host_id>")
 def get_host(host_id: int):
     with get_db(current_app).session() as s:
         return jsonify(findings.host_summary(s, hosts.get_host(s, host_id)))
 
 
-@bp.delete("/hosts/<int:host_id>")
+@bp.delete("/hosts/<int(max=9223372036854775807):host_id>")
 def delete_host(host_id: int):
     with get_db(current_app).session() as s:
         hosts.remove_host(s, hosts.get_host(s, host_id))
     return "", 204
 
 
-@bp.post("/hosts/<int:host_id>/accept-key")
+@bp.post("/hosts/<int(max=9223372036854775807):host_id>/accept-key")
 def accept_host_key(host_id: int):
     """After a deliberate host key change: unpin; the next scan pins the key the host presents."""
     with get_db(current_app).session() as s:
@@ -81,7 +95,7 @@ def accept_host_key(host_id: int):
 
 @bp.post("/scans")
 def start_scan():
-    data = json_body(optional=True)
+    data = json_body(optional=True, fields=("hosts",))
     db = get_db(current_app)
     with db.session() as s:
         scan = scans.create_scan(s, hosts.find_hosts(s, _refs(data)))
@@ -95,7 +109,7 @@ def start_scan():
     return response
 
 
-@bp.get("/scans/<int:scan_id>")
+@bp.get("/scans/<int(max=9223372036854775807):scan_id>")
 def get_scan(scan_id: int):
     with get_db(current_app).session() as s:
         scan = s.get(Scan, scan_id)
@@ -115,7 +129,7 @@ def list_applications():
 
 @bp.post("/plans")
 def create_plan():
-    data = json_body()
+    data = json_body(optional=True, fields=("hosts", "namespace", "overrides", "network_policies"))
     namespace = data.get("namespace", "default")
     network_policies = data.get("network_policies", True)
     if not isinstance(network_policies, bool):
@@ -141,13 +155,22 @@ def _plan(s, plan_id: int) -> Plan:
     return plan
 
 
-@bp.get("/plans/<int:plan_id>")
+@bp.get("/plans/<int(max=9223372036854775807):plan_id>/files/<path:path>")
+def get_plan_file(plan_id: int, path: str):
+    """A file generated with the plan: dockerfiles/NAME/Dockerfile, NOTES.md."""
+    with get_db(current_app).session() as s:
+        text = plans.plan_file(_plan(s, plan_id), path)
+    return Response(text, mimetype="text/plain",
+                    headers={"Content-Disposition": f'attachment; filename="{path.rsplit("/", 1)[-1]}"'})
+
+
+@bp.get("/plans/<int(max=9223372036854775807):plan_id>")
 def get_plan(plan_id: int):
     with get_db(current_app).session() as s:
         return jsonify(plans.plan_dict(_plan(s, plan_id)))
 
 
-@bp.get("/plans/<int:plan_id>/yaml")
+@bp.get("/plans/<int(max=9223372036854775807):plan_id>/yaml")
 def get_plan_yaml(plan_id: int):
     with get_db(current_app).session() as s:
         text = _plan(s, plan_id).yaml

@@ -7,15 +7,18 @@ import re
 from typing import Any, Mapping
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from migrator.credentials import CredentialCipher
 from migrator.errors import InputError, NotFound
 from migrator.models import Host
+from migrator.text import printable
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 _USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}\$?$", re.IGNORECASE)
+MAX_ID = 2 ** 63 - 1
 AUTH_METHODS = ("key", "agent", "password")
 BECOME = ("none", "sudo")
 FIELDS = ("name", "address", "port", "username", "auth_method", "key_path", "password", "become")
@@ -46,8 +49,8 @@ def _name(value: Any) -> str:
 
 def _port(value: Any) -> int:
     port = 22 if value is None else value
-    if isinstance(port, bool) or not isinstance(port, (int, str)) or not str(port).isdigit() \
-            or not 1 <= int(port) <= 65535:
+    if isinstance(port, bool) or not isinstance(port, (int, str)) or not str(port).isascii() \
+            or not str(port).isdigit() or not 1 <= int(port) <= 65535:
         raise ValueError("port must be a whole number from 1 to 65535")
     return int(port)
 
@@ -70,6 +73,8 @@ def _choice(field: str, allowed: tuple[str, ...], default: str) -> Any:
 def _key_path(value: Any) -> str:
     if not isinstance(value, str) or not value or "\0" in value:
         raise ValueError("key_path must be the path of a private key file")
+    if len(value) > 1024:
+        raise ValueError("key_path is longer than 1024 characters")
     path = os.path.expanduser(value)
     if not os.path.isfile(path):
         raise ValueError(f"key_path {value[:200]!r}: no such file on the migrator server")
@@ -81,6 +86,8 @@ def _key_path(value: Any) -> str:
 def _password(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError("password must be a non-empty string")
+    if len(value) > 4096:
+        raise ValueError("password is longer than 4096 characters")
     return value
 
 
@@ -105,6 +112,9 @@ def validate_host(data: Mapping[str, Any], partial: bool = False) -> dict[str, A
             value = out.get("address")
             if value is None:
                 continue
+            if ":" in value:
+                errors["name"] = "name is required when the address is an IPv6 address"
+                continue
         try:
             out[field] = check(value)
         except ValueError as exc:
@@ -123,14 +133,19 @@ def validate_host(data: Mapping[str, Any], partial: bool = False) -> dict[str, A
 
 def add_host(session: Session, cipher: CredentialCipher, data: Mapping[str, Any]) -> Host:
     fields = validate_host(data)
+    taken = InputError(f"a host named {fields['name']!r} already exists", "name")
     if session.scalar(select(Host).where(Host.name == fields["name"])) is not None:
-        raise InputError(f"a host named {fields['name']!r} already exists", "name")
+        raise taken
     password = fields.pop("password", None)
     host = Host(**fields)
     if password:
         host.password_encrypted = cipher.encrypt(password)
-    session.add(host)
-    session.flush()
+    try:
+        with session.begin_nested():       # a concurrent add of the same name loses here, cleanly
+            session.add(host)
+            session.flush()
+    except IntegrityError:
+        raise taken from None
     return host
 
 
@@ -145,13 +160,16 @@ def find_hosts(session: Session, refs: list[str] | None) -> list[Host]:
     """Hosts by id or name; all hosts when `refs` is empty."""
     if not refs:
         return list(session.scalars(select(Host).order_by(Host.id)))
-    hosts = []
+    hosts: list[Host] = []
     for ref in refs:
-        host = session.get(Host, int(ref)) if str(ref).isdigit() else None
-        host = host or session.scalar(select(Host).where(Host.name == str(ref)))
+        text = str(ref)
+        is_id = text.isascii() and text.isdigit() and int(text) <= MAX_ID
+        host = session.get(Host, int(text)) if is_id else None
+        host = host or session.scalar(select(Host).where(Host.name == text[:255]))
         if host is None:
-            raise NotFound(f"no host with id or name {str(ref)[:80]!r}", "hosts")
-        hosts.append(host)
+            raise NotFound(f"no host with id or name {printable(text, 80)!r}", "hosts")
+        if host not in hosts:
+            hosts.append(host)
     return hosts
 
 

@@ -109,3 +109,54 @@ def test_scan_with_no_body_means_all_hosts(client):
     client.post("/api/v1/hosts", json={"name": "a", "address": "127.0.0.1", "port": 9})
     r = client.post("/api/v1/scans")
     assert r.status_code == 202 and [h["host"] for h in r.json["hosts"]] == ["a"]
+
+
+def test_concurrent_adds_of_one_name_give_one_201_and_422s(app):
+    import threading
+    results = []
+
+    def post():
+        with app.test_client() as c:
+            results.append(c.post("/api/v1/hosts", json={"name": "race", "address": "10.0.0.1"}).status_code)
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [201] + [422] * 19
+
+
+@pytest.mark.parametrize("method,path,body,status,field", [
+    ("get", "/api/v1/hosts/99999999999999999999999", None, 404, None),
+    ("get", "/api/v1/plans/99999999999999999999999/yaml", None, 404, None),
+    ("post", "/api/v1/scans", {"hosts": [99999999999999999999999]}, 404, None),
+    ("post", "/api/v1/scans", {"hosts": ["\u00b2"]}, 404, None),
+    ("post", "/api/v1/scans", {"host": ["a"]}, 422, "host"),
+    ("post", "/api/v1/scans", {"hosts": []}, 422, "hosts"),
+    ("post", "/api/v1/plans", {"namespce": "x"}, 422, "namespce"),
+    ("post", "/api/v1/hosts", {"name": "b", "address": "1.2.3.4", "port": "\u00b2"}, 422, "port"),
+    ("post", "/api/v1/hosts", {"name": "b", "address": "1.2.3.4", "port": "\u0662\u0662"}, 422, "port"),
+    ("post", "/api/v1/hosts", {"address": "::1"}, 422, "name"),
+    ("post", "/api/v1/hosts", {"name": "b", "address": "1.2.3.4", "key_path": "/" + "k" * 2000}, 422, "key_path"),
+])
+def test_odd_requests_are_clear_errors(client, method, path, body, status, field):
+    r = getattr(client, method)(path, json=body) if body is not None else getattr(client, method)(path)
+    assert r.status_code == status, r.json
+    assert r.mimetype == "application/problem+json"
+    if field:
+        assert field in r.json["errors"]
+
+
+def test_deeply_nested_null_and_405_allow(client):
+    r = client.post("/api/v1/scans", data="[" * 100000, content_type="application/json")
+    assert r.status_code == 422
+    r = client.post("/api/v1/hosts", data="null", content_type="application/json")
+    assert r.status_code == 422 and r.json["detail"] == "the request body must be a JSON object"
+    r = client.put("/api/v1/hosts")
+    assert r.status_code == 405 and set(r.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+def test_same_host_twice_in_a_scan_is_scanned_once(client):
+    client.post("/api/v1/hosts", json={"name": "a", "address": "127.0.0.1", "port": 9})
+    r = client.post("/api/v1/scans", json={"hosts": ["a", "a", 1]})
+    assert r.status_code == 202 and len(r.json["hosts"]) == 1

@@ -137,3 +137,31 @@ def test_hosts_list_remove_accept_key_and_filters(cli, app):
     with get_db(app).session() as s:
         assert s.query(Snapshot).count() == 0 and [h.name for h in s.query(Host)] == ["a-much-longer-host-name"]
     assert cli("apps").output.startswith("no applications yet")
+
+
+def test_environment_and_file_mistakes_are_one_line(cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("MIGRATOR_SSH_CONNECT_TIMEOUT", "abc")
+    r = cli("hosts", "list")
+    assert r.exit_code == 1 and "MIGRATOR_SSH_CONNECT_TIMEOUT='abc' is not a valid value" in r.output
+    monkeypatch.delenv("MIGRATOR_SSH_CONNECT_TIMEOUT")
+    monkeypatch.setenv("MIGRATOR_CREDENTIAL_KEY_FILE", str(tmp_path))
+    r = cli("hosts", "add", "x", "--address", "10.0.0.1", "--password", input="pw\n")
+    assert r.exit_code == 1 and f"credential key file {tmp_path}" in r.output and "Traceback" not in r.output
+    monkeypatch.delenv("MIGRATOR_CREDENTIAL_KEY_FILE")
+    _imported(cli)
+    r = cli("plan", "export", "-o", str(tmp_path / "missing" / "plan.yaml"))
+    assert r.exit_code == 1 and "does not exist" in r.output and "Traceback" not in r.output
+    (tmp_path / "file").write_text("x")
+    r = cli("record", "app-1", str(tmp_path / "file" / "sub"))
+    assert r.exit_code == 1 and "Not a directory" in r.output and "Traceback" not in r.output
+
+
+def test_plan_export_writes_generated_files_and_warns_on_unmatched_overrides(cli, tmp_path):
+    _imported(cli)
+    overrides = tmp_path / "o.yaml"
+    overrides.write_text("app-1/nosuch:\n  replicas: 2\n")
+    r = cli("plan", "export", "-o", str(tmp_path / "plan.yaml"), "--overrides", str(overrides))
+    assert r.exit_code == 0, r.output
+    assert "warning:" in r.output and "app-1/nosuch" in r.output
+    assert (tmp_path / "NOTES.md").is_file()
+    assert list((tmp_path / "dockerfiles").glob("*/Dockerfile"))      # the web app has no official image

@@ -110,7 +110,14 @@ def test_api_scans_real_host_and_serves_plan(lab, client):
     assert r.status_code == 201 and r.json["valid"] is True, r.json
     text = client.get(r.headers["Location"] + "/yaml").get_data(as_text=True)
     assert_plan(text, redis["state"][0]["size_bytes"])
-    assert {d["metadata"]["namespace"] for d in _docs(text)} == {"shop"}
+    docs = _docs(text)
+    assert docs[0]["kind"] == "Namespace" and docs[0]["metadata"]["name"] == "shop"
+    assert {d["metadata"]["namespace"] for d in docs[1:]} == {"shop"}
+    files = client.get(r.headers["Location"]).json["summary"]["files"]
+    assert "NOTES.md" in files
+    notes = client.get(r.headers["Location"] + "/files/NOTES.md")
+    assert notes.status_code == 200 and b"redis" in notes.data
+    assert client.get(r.headers["Location"] + "/files/nope").status_code == 404
 
 
 def test_sudo_login_finds_the_same(lab, cli):
