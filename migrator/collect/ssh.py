@@ -24,13 +24,13 @@ from migrator.errors import AuthError, ConnectError, HostKeyError, ProbeError
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 
-def handshake_problem(exc: BaseException, timeout: float) -> str:
+def handshake_problem(exc: BaseException, timeout: float, elapsed: float) -> str:
     """What went wrong before login, in plain words (paramiko's messages run together)."""
     text = str(exc)
-    if "protocol banner" in text:
-        if "codec" in text or "Indecipherable" in text:
-            return "the server did not answer like an SSH server (unreadable banner)"
-        return f"no SSH banner within {timeout:g} s: is an SSH server listening on this port?"
+    if "codec" in text or "Indecipherable" in text:
+        return "the server did not answer like an SSH server (unreadable banner)"
+    if "protocol banner" in text or ("No existing session" in text and elapsed >= timeout * 0.9):
+        return f"no SSH answer within {timeout:g} s: is an SSH server listening on this port?"
     if isinstance(exc, EOFError) or "No existing session" in text or not text:
         return "the server closed the connection during the SSH handshake"
     if "Incompatible" in text or "no acceptable" in text.lower():
@@ -118,6 +118,7 @@ class SSHSession:
         transport.banner_timeout = self.connect_timeout
         transport.handshake_timeout = self.connect_timeout
         self._transport = transport
+        started = time.monotonic()
         try:
             transport.start_client(timeout=self.connect_timeout)
             self._check_host_key(host, port, transport.get_remote_server_key())
@@ -127,7 +128,8 @@ class SSHSession:
             raise
         except (paramiko.SSHException, EOFError, OSError) as exc:
             self.close()
-            raise ConnectError(f"{where}: {handshake_problem(exc, self.connect_timeout)}") from exc
+            problem = handshake_problem(exc, self.connect_timeout, time.monotonic() - started)
+            raise ConnectError(f"{where}: {problem}") from exc
         transport.set_keepalive(15)
         return self
 

@@ -57,7 +57,7 @@ def silent_server():
 
 def test_host_that_hangs_after_connect_times_out(silent_server):
     started = time.monotonic()
-    with pytest.raises(ConnectError, match="no SSH banner within 1.5 s: is an SSH server listening"):
+    with pytest.raises(ConnectError, match="no SSH answer within 1.5 s: is an SSH server listening"):
         SSHSession(SSHTarget("127.0.0.1", silent_server), connect_timeout=1.5).connect()
     assert time.monotonic() - started < 10
 
@@ -81,7 +81,7 @@ def test_garbage_banner_says_not_ssh():
     port = _serve_once(b"HTTP/1.1 400 Bad Request\r\n\xff\xfe\x1b[31mred\r\n" * 3)
     with pytest.raises(ConnectError) as caught:
         SSHSession(SSHTarget("127.0.0.1", port), connect_timeout=2).connect()
-    assert "did not answer like an SSH server" in str(caught.value) or "no SSH banner" in str(caught.value)
+    assert "did not answer like an SSH server" in str(caught.value) or "no SSH answer" in str(caught.value)
     assert "\x1b" not in str(caught.value)
 
 

@@ -67,7 +67,7 @@ def test_host_that_hangs_after_connect(cli, tmp_path, monkeypatch, caplog):
     key.write_text("unused")
     _add(cli, "hangs", "127.0.0.1", str(key), port=srv.getsockname()[1])
     r = cli("scan", "hangs")
-    assert r.exit_code == 1 and "no SSH banner within 1.5 s" in r.output, r.output
+    assert r.exit_code == 1 and "no SSH answer within 1.5 s" in r.output, r.output
     assert "Traceback" not in r.output
     assert [rec.getMessage()[:80] for rec in caplog.records if rec.name.startswith("paramiko")] == []
     srv.close()
