@@ -15,7 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.lab import SINGLE_VM, Lab  # noqa: E402
+from tests.lab import ESTATE, ESTATE_TIMEOUT, SINGLE_VM, Lab  # noqa: E402
+
+ESTATE_PREFIX = "mgest"
+ESTATE_SUBNET = "10.213.68.0/24"
 
 
 def lab_unavailable_reason() -> str | None:
@@ -82,3 +85,21 @@ def lab_ssh(lab_host, lab_known_hosts):
                 "-p", str(lab_host["port"]), f"{user or lab_host['user']}@{lab_host['address']}", command]
         return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=check)
     return run
+
+
+@pytest.fixture(scope="session")
+def estate(tmp_path_factory):
+    """The nine-VM estate of tests/lab/estate.py (own prefix and subnet), up once per session."""
+    require_lab()
+    problems = Lab.missing_requirements(ESTATE)
+    if problems:
+        if os.environ.get("MIGRATOR_REQUIRE_LAB") == "1":
+            pytest.fail(f"lab required (MIGRATOR_REQUIRE_LAB=1) but unavailable: {'; '.join(problems)}", pytrace=False)
+        pytest.skip("; ".join(problems))
+    lab = Lab(workdir=tmp_path_factory.mktemp("estate") / "lab", prefix=ESTATE_PREFIX, subnet=ESTATE_SUBNET)
+    try:
+        lab.up(ESTATE, timeout=ESTATE_TIMEOUT)
+        print(f"\nestate up in {lab.last_up_seconds:.1f}s")
+        yield lab
+    finally:
+        lab.down()

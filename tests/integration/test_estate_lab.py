@@ -19,27 +19,9 @@ from tests.lab.services import http_get, https_get, pg_query
 
 pytestmark = pytest.mark.integration
 
-PREFIX = "mgest"
-SUBNET = "10.213.68.0/24"
 # process name in `ss -p` -> software id of the truth file (sshd is plumbing)
 SOFTWARE = {"postgres": "postgresql", "redis-server": "redis", "python3": "python-app", "nginx": "nginx",
             "etcd": "etcd", "prometheus-node": "node_exporter"}
-
-
-@pytest.fixture(scope="module")
-def estate(tmp_path_factory):
-    if os.geteuid() != 0 or Lab.missing_requirements(ESTATE):
-        reason = "not root" if os.geteuid() != 0 else "; ".join(Lab.missing_requirements(ESTATE))
-        if os.environ.get("MIGRATOR_REQUIRE_LAB") == "1":
-            pytest.fail(f"lab required (MIGRATOR_REQUIRE_LAB=1) but unavailable: {reason}", pytrace=False)
-        pytest.skip(reason)
-    lab = Lab(workdir=tmp_path_factory.mktemp("estate") / "lab", prefix=PREFIX, subnet=SUBNET)
-    try:
-        lab.up(ESTATE, timeout=ESTATE_TIMEOUT)
-        print(f"\nestate up in {lab.last_up_seconds:.1f}s")
-        yield lab
-    finally:
-        lab.down()
 
 
 def _ssh(lab: Lab, name: str, command: str, user: str = "root") -> subprocess.CompletedProcess:
@@ -223,17 +205,25 @@ def test_truth_matches_sockets(lab_available, estate):
             assert estate.exec(app["host"], ["ls", "-A", path]).stdout.strip(), (app["host"], path)
 
 
-def test_down_leaves_nothing(lab_available, estate):
+def test_down_leaves_nothing(lab_available, tmp_path):
+    """Its own estate (the shared one serves the other tests): up, then down leaves nothing."""
+    prefix, subnet = "mgesd", "10.213.70.0/24"
+    estate = Lab(workdir=tmp_path / "lab", prefix=prefix, subnet=subnet)
+    try:
+        estate.up(ESTATE, timeout=ESTATE_TIMEOUT)
+    except BaseException:
+        estate.down()
+        raise
     state = json.loads(estate.state_path.read_text())
     pids = [rec for vm in state["vms"] for rec in vm["pids"]]
     assert pids and all(running(rec) for rec in pids)
     estate.down()
     assert not any(running(rec) for rec in pids)
-    assert not [n for n in os.listdir("/sys/class/net") if n.startswith(PREFIX)]
+    assert not [n for n in os.listdir("/sys/class/net") if n.startswith(prefix)]
     if Path("/run/netns").is_dir():
-        assert not [n for n in os.listdir("/run/netns") if n.startswith(PREFIX + "-")]
+        assert not [n for n in os.listdir("/run/netns") if n.startswith(prefix + "-")]
     assert not estate.workdir.exists()
-    routes = json.loads(subprocess.run(["ip", "-j", "route", "show", "exact", SUBNET], capture_output=True,
+    routes = json.loads(subprocess.run(["ip", "-j", "route", "show", "exact", subnet], capture_output=True,
                                        text=True, check=True).stdout)
     assert [(r.get("type"), r.get("metric")) for r in routes] == [("unreachable", GUARD_METRIC)]
     # no process of the estate anywhere on the machine
