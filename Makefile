@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit lab-deps clean
+.PHONY: run test unit lab-deps lab-up lab-down demo clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,24 @@ lab-deps:
 
 test: $(STAMP) lab-deps
 	$(BIN)/pytest -q
+
+# The nine-VM lab estate (root): up, then scanned, scored against its truth file and planned.
+DEMO := /tmp/migrator-demo
+lab-up: lab-deps
+	python3 -m tests.lab up --estate --workdir $(DEMO)/lab >/dev/null
+	@echo "estate up: inventory $(DEMO)/lab/inventory.json, truth $(DEMO)/lab/truth.json"
+
+lab-down:
+	python3 -m tests.lab down --workdir $(DEMO)/lab
+
+demo: $(STAMP) lab-up
+	rm -f $(DEMO)/demo.db; mkdir -p $(DEMO)/plan
+	MIGRATOR_DATABASE_URL=sqlite:///$(DEMO)/demo.db $(BIN)/migrator hosts import $(DEMO)/lab/inventory.json
+	MIGRATOR_DATABASE_URL=sqlite:///$(DEMO)/demo.db $(BIN)/migrator scan
+	MIGRATOR_DATABASE_URL=sqlite:///$(DEMO)/demo.db $(BIN)/migrator score $(DEMO)/lab/truth.json
+	MIGRATOR_DATABASE_URL=sqlite:///$(DEMO)/demo.db $(BIN)/migrator plan export --namespace demo \
+	  -o $(DEMO)/plan/plan.yaml --kustomize $(DEMO)/plan/kustomize
+	@echo "plan in $(DEMO)/plan; the estate stays up: make lab-down"
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests --ignore=tests/integration

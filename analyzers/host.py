@@ -121,6 +121,8 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
         app_listeners = tuple(l for p in pids for l in listeners.get(p, ()))
         app_connections = tuple(c for p in pids for c in connections.get(p, ()))
         config = config_facts(ident.software, files_for(ident.software, leader.cmdline, configs, cwd=leader.cwd))
+        env_files = environment_files(unit_file, configs) if unit_file is not None else ()
+        config_files = tuple(dict.fromkeys((*config.files, *env_files)))
         locations, ignored = find_state(ident.software, group, mounts, config.data_dirs)
         locations = with_usage(locations, usage or {})
         decided, reason, confidence = verdict(ident.software, locations, ignored)
@@ -129,7 +131,7 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
             evidence.append(unit_evidence)
         evidence += [Evidence("proc_net", f"listens on {l.protocol} {l.address}:{l.port} ({l.scope})",
                               "listening-socket") for l in app_listeners[:10]]
-        sources = {*config.files, *(f"pid {p}" for p in pids), *((unit_file.path,) if unit_file is not None else ())}
+        sources = {*config_files, *(f"pid {p}" for p in pids), *((unit_file.path,) if unit_file is not None else ())}
         secrets = tuple(dict.fromkeys(f"{r.source}: {r.key}" for r in secret_refs if r.source in sources))
         apps.append(Application(
             key=_key(ident.software, ident.name, unit, app_listeners, used_keys),
@@ -138,7 +140,7 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
             uid=leader.uid, command=tuple(leader.cmdline), exe=leader.exe, cwd=leader.cwd, unit=unit,
             unit_after=unit_dependencies(unit_file) if unit_file is not None else (),
             listeners=app_listeners, connections=app_connections, state=tuple(locations),
-            config_files=config.files, certificates=tuple(dict.fromkeys(p for p, _ in (*config.certificates,
+            config_files=config_files, certificates=tuple(dict.fromkeys(p for p, _ in (*config.certificates,
                                                                                        *config.keys))),
             secrets=secrets,
             verdict=decided, verdict_reason=reason, confidence=confidence, evidence=tuple(evidence),
@@ -152,6 +154,13 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
         applications=tuple(sorted(apps, key=lambda a: a.key)), plumbing=tuple(plumbing),
         jobs=scheduled_jobs(facts.get("crontabs"), facts.get("unit_files")),
         certificates=tuple(facts.get("certificates")), missing=tuple(facts.notes))
+
+
+def environment_files(unit_file, configs) -> tuple[str, ...]:
+    """The EnvironmentFile= files of a unit that the probe could read."""
+    read = {c.path for c in configs}
+    paths = [word.lstrip("-") for value in unit_file.get("Service", "EnvironmentFile") for word in value.split()]
+    return tuple(p for p in paths if p in read)
 
 
 def state_paths(findings: HostFindings) -> list[str]:

@@ -74,10 +74,22 @@ def _tokens(key: str) -> list[str]:
     return [t.lower() for t in _WORD.findall(key)]
 
 
+# Settings whose names look secret but never hold one: nginx's upstream directives, switches.
+_NOT_SECRET = {"proxy_pass", "fastcgi_pass", "uwsgi_pass", "scgi_pass", "grpc_pass", "memcached_pass",
+               "proxy_pass_header", "proxy_pass_request_body", "proxy_pass_request_headers",
+               "fastcgi_pass_header", "fastcgi_pass_request_body", "fastcgi_pass_request_headers",
+               "uwsgi_pass_header", "scgi_pass_header", "grpc_pass_header", "server_tokens", "auth_basic",
+               "auth_request", "auth_request_set", "passenv", "pass_env", "passthrough", "pass_through"}
+# Values that are switches or empty markers, never secrets.
+_SWITCHES = {"yes", "no", "on", "off", "true", "false", "none", "null", "nil", "required", "optional",
+             "disabled", "enabled", "disable", "enable", "prefer", "allow", "deny", "md5", "scram-sha-256",
+             "trust", "peer", "ident", "reject"}
+
+
 def is_secret_key(key: str) -> bool:
     """True when a setting, variable or flag named `key` holds a secret."""
     name = key.strip().lstrip("-").lower()
-    if not name or len(name) > 200:
+    if not name or len(name) > 200 or name in _NOT_SECRET:
         return False
     return any(s in name for s in _STRONG) or any(t in _TOKENS for t in _tokens(key))
 
@@ -94,7 +106,7 @@ def _keep_value(key: str, value: str) -> bool:
         return True
     if bare == REDACTED:
         return False
-    if _VARREF.fullmatch(bare):
+    if _VARREF.fullmatch(bare) or bare.lower() in _SWITCHES:
         return True
     if _PATH.fullmatch(bare):
         return bool(set(_tokens(key)) & _REFERENCE_TOKENS) or key.lower().endswith(("file", "path", "dir"))

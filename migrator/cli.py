@@ -138,6 +138,18 @@ def hosts_add(obj: Context, name, address, port, username, key_path, agent, ask_
         click.echo(f"added host {host.id}: {host.name} ({host.address}:{host.port})")
 
 
+@hosts_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.pass_obj
+def hosts_import(obj: Context, file: str) -> None:
+    """Add the hosts of an inventory file, all or none: JSON or YAML ({"hosts": [...]} or a list,
+    as the test lab's inventory.json) or CSV with a header (name,address,port,username,key_path,...)."""
+    records = hosts.read_inventory(Path(file))
+    with obj.db.session() as s:
+        added = hosts.import_hosts(s, CredentialCipher(obj.app.config), records)
+        click.echo(f"added {len(added)} host(s): {', '.join(h.name for h in added)}")
+
+
 @hosts_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj

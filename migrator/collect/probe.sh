@@ -98,6 +98,11 @@ cands() {
       esac
     done
   done
+  # EnvironmentFile= of the units on disk (/etc and /run): the variables a service starts with
+  for u in /etc/systemd/system/*.service /run/systemd/system/*.service; do
+    [ -r "$u" ] || continue
+    sed -n "s/^[[:space:]]*EnvironmentFile=-\{0,1\}//p" "$u" 2>/dev/null
+  done
   for f in "$@"; do printf "%s\n" "$f"; done
 }
 n=0

@@ -1,11 +1,15 @@
 """Adding, listing and checking hosts. Input is validated here, once, for the CLI and the API."""
 from __future__ import annotations
 
+import csv
+import io
 import ipaddress
 import os
 import re
+from pathlib import Path
 from typing import Any, Mapping
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -136,16 +140,22 @@ def add_host(session: Session, cipher: CredentialCipher, data: Mapping[str, Any]
     taken = InputError(f"a host named {fields['name']!r} already exists", "name")
     if session.scalar(select(Host).where(Host.name == fields["name"])) is not None:
         raise taken
-    password = fields.pop("password", None)
-    host = Host(**fields)
-    if password:
-        host.password_encrypted = cipher.encrypt(password)
+    host = _new_host(cipher, fields)
     try:
         with session.begin_nested():       # a concurrent add of the same name loses here, cleanly
             session.add(host)
             session.flush()
     except IntegrityError:
         raise taken from None
+    return host
+
+
+def _new_host(cipher: CredentialCipher, fields: Mapping[str, Any]) -> Host:
+    fields = dict(fields)
+    password = fields.pop("password", None)
+    host = Host(**fields)
+    if password:
+        host.password_encrypted = cipher.encrypt(password)
     return host
 
 
@@ -194,3 +204,61 @@ def accept_new_host_key(session: Session, host: Host) -> str | None:
     host.host_key, host.host_key_pinned_at = None, None
     session.flush()
     return old
+
+
+# Column names other inventories use for our fields.
+ALIASES = {"user": "username", "ansible_user": "username", "host": "address", "hostname": "address",
+           "ansible_host": "address", "ip": "address", "key": "key_path", "identity_file": "key_path",
+           "ansible_ssh_private_key_file": "key_path", "ansible_port": "port"}
+IGNORED = ("host_key", "sudo_user", "plain_user", "groups", "group")
+
+
+def read_inventory(path: Path) -> list[dict[str, Any]]:
+    """Host records from a JSON or YAML file ({"hosts": [...]} or a list) or a CSV file with a header."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", "file") from None
+    if path.suffix.lower() == ".csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+        return [{k.strip(): v.strip() for k, v in row.items() if k and v and v.strip()} for row in rows]
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path} is neither JSON nor YAML: {str(exc)[:200]}", "file") from None
+    records = data.get("hosts") if isinstance(data, dict) else data
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise InputError(f"{path}: expected a list of hosts, or {{\"hosts\": [...]}}", "file")
+    return records
+
+
+def import_hosts(session: Session, cipher: CredentialCipher, records: list[Mapping[str, Any]]) -> list[Host]:
+    """Add every record, or none: one InputError lists each bad record by position and name."""
+    errors: dict[str, str] = {}
+    valid: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i, record in enumerate(records, 1):
+        data = {ALIASES.get(k, k): v for k, v in record.items() if k not in IGNORED}
+        label = f"host {i} ({printable(str(data.get('name') or data.get('address') or '?'), 60)})"
+        try:
+            fields = validate_host(data)
+        except InputError as exc:
+            errors[label] = str(exc)
+            continue
+        if fields["name"] in seen:
+            errors[label] = "the name appears twice in the file"
+        elif session.scalar(select(Host.id).where(Host.name == fields["name"])) is not None:
+            errors[label] = f"a host named {fields['name']!r} already exists"
+        else:
+            valid.append(fields)
+        seen.add(fields["name"])
+    if errors:
+        raise InputError("; ".join(f"{k}: {v}" for k, v in errors.items()), "file", errors)
+    hosts = [_new_host(cipher, fields) for fields in valid]
+    session.add_all(hosts)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise InputError("another client added some of these hosts at the same time; nothing was imported",
+                         "file") from None
+    return hosts

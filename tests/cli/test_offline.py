@@ -165,3 +165,31 @@ def test_plan_export_writes_generated_files_and_warns_on_unmatched_overrides(cli
     assert "warning:" in r.output and "app-1/nosuch" in r.output
     assert (tmp_path / "NOTES.md").is_file()
     assert list((tmp_path / "dockerfiles").glob("*/Dockerfile"))      # the web app has no official image
+
+
+def test_hosts_import_json_csv_all_or_nothing(cli, app, tmp_path):
+    from migrator import get_db
+    from migrator.models import Host
+    key = tmp_path / "id"
+    key.write_text("k")
+    (tmp_path / "inv.json").write_text(json.dumps({"hosts": [
+        {"name": "db-1", "address": "10.213.66.10", "port": 22, "user": "root", "key_path": str(key),
+         "host_key": "ssh-ed25519 AAAA", "sudo_user": "mglab"},
+        {"name": "db-2", "address": "10.213.66.11", "user": "deploy", "become": "sudo"}]}))
+    r = cli("hosts", "import", str(tmp_path / "inv.json"))
+    assert r.exit_code == 0 and "added 2 host(s): db-1, db-2" in r.output, r.output
+    (tmp_path / "inv.csv").write_text("name,address,port,username\nweb-1,10.0.0.7,2222,ops\n")
+    assert cli("hosts", "import", str(tmp_path / "inv.csv")).exit_code == 0
+    (tmp_path / "bad.yaml").write_text("- {name: ok-1, address: 10.0.0.8}\n- {name: db-1, address: 10.0.0.9}\n"
+                                       "- {name: x, address: 'not a host!', port: 0}\n- {name: ok-1, address: 10.0.0.8}\n")
+    r = cli("hosts", "import", str(tmp_path / "bad.yaml"))
+    assert r.exit_code == 1
+    assert "host 2 (db-1): a host named 'db-1' already exists" in r.output
+    assert "host 3 (x):" in r.output and "port must be" in r.output and "host 4 (ok-1): the name appears twice" in r.output
+    with get_db(app).session() as s:
+        rows = {h.name: (h.address, h.port, h.username, h.become) for h in s.query(Host)}
+    assert rows == {"db-1": ("10.213.66.10", 22, "root", "none"), "db-2": ("10.213.66.11", 22, "deploy", "sudo"),
+                    "web-1": ("10.0.0.7", 2222, "ops", "none")}          # nothing of bad.yaml
+    (tmp_path / "junk.yaml").write_text("just: a mapping\n")
+    r = cli("hosts", "import", str(tmp_path / "junk.yaml"))
+    assert r.exit_code == 1 and "expected a list of hosts" in r.output

@@ -1,4 +1,4 @@
-"""The lab's ten-VM estate (tests/lab/estate.py): every VM reachable by SSH, every service really
+"""The lab's nine-VM estate (tests/lab/estate.py): every VM reachable by SSH, every service really
 working, the truth file matching what `ss` shows inside the VMs, and nothing left after down()."""
 from __future__ import annotations
 

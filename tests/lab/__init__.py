@@ -5,7 +5,7 @@
     lab.up([VMSpec(name="app-1", services=("redis", "webapp"))])
     lab.hosts; lab.write_inventory(path); lab.truth; lab.down()
 
-ESTATE (tests/lab/estate.py) is the ten-VM estate of issue 3: `lab.up(ESTATE, timeout=ESTATE_TIMEOUT)`.
+ESTATE (tests/lab/estate.py) is the nine-VM estate of issue 3: `lab.up(ESTATE, timeout=ESTATE_TIMEOUT)`.
 """
 from .lab import DEFAULT_PREFIX, DEFAULT_SUBNET, Lab, LabError, VMSpec
 

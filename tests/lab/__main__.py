@@ -1,6 +1,6 @@
 """python -m tests.lab up|down|status [--estate] [--workdir DIR] [--prefix P] [--subnet CIDR] [--purge]
 
-up brings up one VM (app-1: redis + webapp), or with --estate the ten-VM estate (tests/lab/estate.py);
+up brings up one VM (app-1: redis + webapp), or with --estate the nine-VM estate (tests/lab/estate.py);
 both write WORKDIR/truth.json and WORKDIR/inventory.json."""
 import argparse
 import json
@@ -16,7 +16,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workdir", type=Path, help="lab directory (default /tmp/migrator-lab-PREFIX)")
     ap.add_argument("--prefix", help="namespace/link name prefix (default $MIGRATOR_LAB_PREFIX or mglab)")
     ap.add_argument("--subnet", help="lab /24 (default $MIGRATOR_LAB_SUBNET or 10.213.66.0/24)")
-    ap.add_argument("--estate", action="store_true", help="up: the ten-VM estate instead of one VM")
+    ap.add_argument("--estate", action="store_true", help="up: the nine-VM estate instead of one VM")
     ap.add_argument("--purge", action="store_true", help="down: also remove unrecorded namespaces/links of the prefix")
     args = ap.parse_args(argv)
     try:

@@ -1,4 +1,4 @@
-"""The lab's estate: ten VMs that look like a small real deployment (issue 3).
+"""The lab's estate: nine VMs that look like a small real deployment (issue 3).
 
     db-1     PostgreSQL 15 primary                 db-2     its streaming-replication standby
     cache-1  Redis with append-only persistence

@@ -37,7 +37,6 @@ def file_section(name: str, files: dict[str, str]) -> Section:
     (f"url = redis://:{PLANTED}@cache:6379/0", "url = redis://:<redacted>@cache:6379/0"),
     (f"export AWS_SECRET_ACCESS_KEY={PLANTED}", "export AWS_SECRET_ACCESS_KEY=<redacted>"),
     (f"credentials {{ token = \"{PLANTED}\" }}", "credentials <redacted>"),
-    (f"\tauth_basic \"{PLANTED}\";", '\tauth_basic "<redacted>";'),
 ])
 def test_secret_lines(line, expected):
     out, found = redact_file(line)
@@ -193,3 +192,15 @@ def test_planted_value_appears_nowhere_with_hostile_inputs():
 ])
 def test_is_secret_key(key, secret):
     assert is_secret_key(key) is secret
+
+
+def test_lookalike_settings_and_switches_are_kept():
+    from analyzers.secrets import redact_file
+    text = ("server_tokens off;\nproxy_pass http://lab_webapp;\nfastcgi_pass unix:/run/php/php-fpm.sock;\n"
+            "PasswordAuthentication no\nauth_basic \"Restricted\";\nrequirepass hunter2-planted\n"
+            "password_encryption = scram-sha-256\n")
+    out, found = redact_file(text)
+    assert "server_tokens off;" in out and "proxy_pass http://lab_webapp;" in out
+    assert "fastcgi_pass unix:/run/php/php-fpm.sock;" in out and "PasswordAuthentication no" in out
+    assert "password_encryption = scram-sha-256" in out
+    assert "hunter2-planted" not in out and [k for k, _ in found] == ["requirepass"]
