@@ -264,29 +264,25 @@ def estate_cmd(obj: Context, host_refs: tuple[str, ...], as_json: bool) -> None:
     if not result.apps:
         click.echo("no scanned hosts yet: add hosts with `migrator hosts add`, then run `migrator scan`")
         return
-    click.secho("peers (client -> server:port)", bold=True)
-    for p in result.peers:
-        _echo(f"  {p.client} -> {p.server}:{p.port}")
-    for e in result.external:
-        arrow = f"{e.address} -> {e.app}:{e.port}" if e.direction == "in" else f"{e.app} -> {e.address}:{e.port}"
-        _echo(f"  {arrow} (outside the inventory)")
-    click.secho("routes", bold=True)
-    for r in result.routes:
-        _echo(f"  {r.app}:{r.port}/{r.protocol} {r.route}")
-    click.secho("clusters", bold=True)
-    for c in result.clusters:
-        _echo(f"  {c.software}: " + ", ".join(f"{ref} ({role})" for ref, role in c.members))
-    click.secho("node daemons", bold=True)
-    for d in result.daemons:
-        _echo(f"  {d.software} on {len(d.hosts)} hosts: {', '.join(d.hosts)}")
-    click.secho("scheduled jobs", bold=True)
-    for host, job in result.jobs:
-        _echo(f"  {host}: {job.schedule} {job.user} {job.command}  ({job.source})")
-    click.secho("start waves", bold=True)
-    for i, wave in enumerate(result.waves, 1):
-        _echo(f"  {i}: {', '.join(wave)}")
-    for cycle in result.cycles:
-        _echo(f"  cycle (started together): {', '.join(cycle)}")
+    external = [f"{e.address} -> {e.app}:{e.port} (a client outside the inventory)" if e.direction == "in"
+                else f"{e.app} -> {e.address}:{e.port} (a server outside the inventory)" for e in result.external]
+    sections = [
+        ("peers (client -> server:port)", [f"{p.client} -> {p.server}:{p.port}" for p in result.peers] + external),
+        ("routes (local: loopback only; internal: only inventoried clients seen; external: clients from "
+         "outside seen; unseen: reachable, no client seen during the scan)",
+         [f"{r.app}:{r.port}/{r.protocol} {r.route}" for r in result.routes]),
+        ("clusters", [f"{c.software}: " + ", ".join(f"{ref} ({role})" for ref, role in c.members)
+                      for c in result.clusters]),
+        ("node daemons", [f"{d.software} on {len(d.hosts)} hosts: {', '.join(d.hosts)}" for d in result.daemons]),
+        ("scheduled jobs", [f"{host}: {job.schedule} {job.user} {job.command}  ({job.source})"
+                            for host, job in result.jobs]),
+        ("start waves", [f"{i}: {', '.join(wave)}" for i, wave in enumerate(result.waves, 1)]
+         + [f"cycle (started together): {', '.join(cycle)}" for cycle in result.cycles]),
+    ]
+    for title, lines in sections:
+        click.secho(title, bold=True)
+        for line in lines or ["(none)"]:
+            _echo(f"  {line}")
 
 
 @main.command()

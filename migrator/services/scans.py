@@ -194,7 +194,8 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
                                   duration_s=round(time.monotonic() - started, 3), bytes_in=got.bytes_in)
         row.status, row.stage, row.finished_at = "done", None, utcnow()
     stateful = sum(1 for a in findings.applications if a.stateful)
-    notify(name, "done", f"{len(findings.applications)} application(s), {stateful} stateful")
+    unseen = f"; not seen: {'; '.join(findings.missing)}" if findings.missing else ""
+    notify(name, "done", f"{len(findings.applications)} application(s), {stateful} stateful{unseen}")
     return True
 
 

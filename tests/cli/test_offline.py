@@ -24,6 +24,7 @@ def test_import_then_apps_estate_and_plan(cli, tmp_path):
     assert {(a["software"], a["verdict"]) for a in apps} == {("redis", "stateful"), ("python-app", "stateless")}
     r = cli("estate")
     assert "app-1/python-app:webapp -> app-1/redis:6379" in r.output, r.output
+    assert "clusters\n  (none)\n" in r.output and "unseen: reachable, no client seen" in r.output
     assert "1: app-1/redis" in r.output and "2: app-1/python-app:webapp" in r.output
     data = json.loads(cli("estate", "--json").output)
     assert [(p["client"], p["server"], p["port"]) for p in data["peers"]] == \
