@@ -18,8 +18,10 @@ run: $(STAMP)
 lab-deps:
 	bash tests/lab/install-deps.sh
 
+# Every test on SQLite, then again on PostgreSQL (127.0.0.1:5432, database `test`, trust auth).
 test: $(STAMP) lab-deps
 	$(BIN)/pytest -q
+	MIGRATOR_TEST_DB=postgresql $(BIN)/pytest -q
 
 # The nine-VM lab estate (root): up, then scanned, scored against its truth file and planned.
 DEMO := /tmp/migrator-demo
