@@ -2,6 +2,13 @@
 which applications form one cluster, which agents run everywhere, which jobs are scheduled.
 
 Applications are referred to as "HOST/KEY" (KEY is the application's stable key on its host).
+
+Clusters come from two kinds of evidence: established connections between apps of the same
+software on different hosts (rule "established-connection"), and the members an app's own
+configuration names (Application.declared_members, read by analyzers.configs; etcd's
+--initial-cluster on the command line), resolved to inventoried hosts by address or by host
+name (rule "declared-member"). Every finding carries a confidence on the scale documented in
+analyzers.findings.
 """
 from __future__ import annotations
 
@@ -14,13 +21,21 @@ from urllib.parse import urlsplit
 import networkx as nx
 
 from analyzers.base import Evidence
-from analyzers.findings import Application, HostFindings, ScheduledJob
+from analyzers.findings import Application, DeclaredMember, HostFindings, ScheduledJob
 
 # Software whose cluster members are equals, and software with one writer and its followers.
 MEMBER_CLUSTERS = {"etcd", "consul", "zookeeper", "kafka", "elasticsearch", "opensearch", "cassandra",
                    "rabbitmq", "mongodb"}
 REPLICATED = {"postgresql": ("primary", "standby"), "mysql": ("primary", "replica"),
-              "mariadb": ("primary", "replica"), "redis": ("primary", "replica")}
+              "mariadb": ("primary", "replica"), "redis": ("primary", "replica"), "valkey": ("primary", "replica")}
+# Software that forms one cluster with a kin (a MariaDB node in a MySQL Galera cluster, a Valkey
+# replica of a Redis primary).
+FAMILY = {"mariadb": "mysql", "valkey": "redis"}
+# Ports on which replicated software talks as equals, not as a replica to its primary (Galera's
+# group communication, incremental and snapshot state transfer).
+MEMBER_PORTS = {"mysql": {4567, 4568, 4444}}
+CLUSTER_CONFIDENCE = {"both": 0.95, "connection": 0.9, "declared": 0.8}
+ORDER_CONFIDENCE = {"unit": 0.95, "peer": 0.9, "primary": 0.8}
 DAEMON_MIN_HOSTS = 3
 DAEMON_MIN_SHARE = 0.75
 
@@ -34,6 +49,7 @@ class Peer:
     port: int
     protocol: str = "tcp"
     evidence: tuple[Evidence, ...] = ()
+    confidence: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -46,12 +62,14 @@ class ExternalEndpoint:
     port: int
     direction: str
     evidence: tuple[Evidence, ...] = ()
+    confidence: float = 0.9
 
 
 @dataclass(frozen=True)
 class Route:
     """Who reaches a listening port: 'local' (loopback only), 'external' (clients outside the
-    inventory seen), 'internal' (only inventoried clients seen), 'unseen' (reachable, no client seen)."""
+    inventory seen), 'internal' (only inventoried clients seen), 'unseen' (reachable, no client seen).
+    confidence: given, or by route (ROUTE_CONFIDENCE)."""
 
     app: str
     port: int
@@ -59,30 +77,69 @@ class Route:
     scope: str
     route: str
     clients: tuple[str, ...] = ()
+    confidence: float | None = None     # a float once constructed
+
+    def __post_init__(self) -> None:
+        if self.confidence is None:
+            object.__setattr__(self, "confidence", ROUTE_CONFIDENCE.get(self.route, 0.5))
+
+
+ROUTE_CONFIDENCE = {"local": 1.0, "external": 0.9, "internal": 0.9, "unseen": 0.5}
 
 
 @dataclass(frozen=True)
 class Cluster:
+    """Apps of one software on several hosts that form one clustered application.
+
+    roles: primary/standby (postgresql), primary/replica (redis, mysql, mariadb asynchronous
+    replication), member (the rest, Galera included). confidence: given, or from the kinds of
+    evidence (CLUSTER_CONFIDENCE: connections and declared members 0.95, connections 0.9,
+    declared members only 0.8)."""
+
     software: str
     members: tuple[tuple[str, str], ...]       # (app ref, role), primary first
     evidence: tuple[Evidence, ...] = ()
+    confidence: float | None = None            # a float once constructed
+
+    def __post_init__(self) -> None:
+        if self.confidence is None:
+            declared = any(e.rule == "declared-member" for e in self.evidence)
+            seen = any(e.rule != "declared-member" for e in self.evidence)
+            kind = "both" if declared and seen else "declared" if declared else "connection"
+            object.__setattr__(self, "confidence", CLUSTER_CONFIDENCE[kind])
 
 
 @dataclass(frozen=True)
 class NodeDaemon:
+    """confidence: the share of the estate's hosts the agent runs on."""
+
     software: str
     apps: tuple[str, ...]
     hosts: tuple[str, ...]
     evidence: tuple[Evidence, ...] = ()
+    confidence: float = 1.0
 
 
 @dataclass(frozen=True)
 class OrderEdge:
-    """`before` must be up before `after` starts."""
+    """`before` must be up before `after` starts. confidence (ORDER_CONFIDENCE): a unit file's
+    ordering 0.95, a client after its server 0.9, a standby after its primary 0.8."""
 
     before: str
     after: str
     reason: str
+    confidence: float = 0.9
+
+
+@dataclass(frozen=True)
+class DeclaredLink:
+    """`app` names `member` in its configuration. relation: 'member' (equals), 'primary' (app
+    replicates from member), 'group' (both share one coordination string)."""
+
+    app: str
+    member: str
+    relation: str
+    evidence: Evidence
 
 
 @dataclass(frozen=True)
@@ -100,8 +157,9 @@ class EstateFindings:
 
     def as_dict(self) -> dict:
         data = asdict(self)
-        data["apps"] = {ref: {"host": host, "key": app.key, "software": app.software, "name": app.name}
-                        for ref, (host, app) in self.apps.items()}
+        data["apps"] = {ref: {"host": host, "key": app.key, "software": app.software, "name": app.name,
+                              "confidence": app.confidence}
+                         for ref, (host, app) in self.apps.items()}
         return data
 
 
@@ -205,8 +263,42 @@ def find_routes(apps: Mapping[str, tuple[str, Application]], peers: Sequence[Pee
     return routes
 
 
-def _declared_members(app: Application) -> list[tuple[str, str]]:
-    """(address, port) of the cluster members an app's command line lists (etcd --initial-cluster)."""
+def _name_index(hosts: Sequence[tuple[str, HostFindings]]) -> dict[str, str]:
+    """host name -> inventory name, for the names exactly one host answers to: its inventory
+    name and the host name it reports, each fully qualified and short, lowercased."""
+    owners: dict[str, set[str]] = defaultdict(set)
+    for name, findings in hosts:
+        for known in (name, findings.hostname):
+            known = known.strip().lower().rstrip(".")
+            if known:
+                owners[known].add(name)
+                owners[known.split(".")[0]].add(name)
+    return {known: next(iter(names)) for known, names in owners.items() if len(names) == 1}
+
+
+def _resolver(hosts: Sequence[tuple[str, HostFindings]]):
+    """A function: an address or host name as a config writes it -> the inventoried host, or None."""
+    addresses, names = _address_index(hosts), _name_index(hosts)
+
+    def resolve(address: str, here: str) -> str | None:
+        address = address.strip().strip("[]")
+        if _is_loopback(address) or address.lower() in ("localhost", "localhost.localdomain"):
+            return here
+        try:
+            ipaddress.ip_address(address.split("%")[0])
+        except ValueError:
+            known = address.lower().rstrip(".")
+            return names.get(known) or (names.get(known.split(".")[0]) if "." in known else None)
+        return addresses.get(normalize_address(address)) or names.get(address)
+    return resolve
+
+
+def family(software: str) -> str:
+    return FAMILY.get(software, software)
+
+
+def _command_line_members(app: Application, host: str) -> list[DeclaredMember]:
+    """The members an app's command line lists (etcd --initial-cluster)."""
     value = ""
     for i, arg in enumerate(app.command):
         if arg.startswith("--initial-cluster="):
@@ -217,58 +309,120 @@ def _declared_members(app: Application) -> list[tuple[str, str]]:
     for item in filter(None, value.split(",")):
         url = urlsplit(item.split("=", 1)[-1])
         if url.hostname and url.port:
-            members.append((url.hostname, url.port))
+            members.append(DeclaredMember(url.hostname, url.port, "member", Evidence(
+                f"{host}:processes", f"{app.software} lists member {url.hostname}:{url.port} in --initial-cluster",
+                "declared-member")))
     return members
 
 
-def declared_peers(hosts: Sequence[tuple[str, HostFindings]]) -> list[tuple[str, str, Evidence]]:
-    """(app, member app, evidence) for members an app names in its own configuration."""
-    index = _address_index(hosts)
+def _member_app(apps: Sequence[tuple[str, Application]], software: str, port: int | None) -> str | None:
+    """The app of `software`'s family on one host that a declared member names: the one
+    listening on the member's port, else the only one of that family."""
+    kin = [(ref, app) for ref, app in apps if family(app.software) == family(software)]
+    on_port = [ref for ref, app in kin if port is not None and any(
+        l.port == port and l.protocol == "tcp" for l in app.listeners)]
+    if len(on_port) == 1:
+        return on_port[0]
+    return kin[0][0] if len(kin) == 1 else None
+
+
+def _group_key(value: str, here: str, resolve) -> str:
+    """A shared coordination string ('zk1:2181,zk2:2181/kafka') with each host resolved to its
+    inventory name where it can be, so two spellings of one ZooKeeper ensemble compare equal."""
+    hosts, slash, chroot = value.partition("/")
+    parts = []
+    for item in hosts.split(","):
+        host, _, port = item.strip().rpartition(":") if ":" in item else (item.strip(), "", "")
+        parts.append(f"{resolve(host, here) or host.lower()}:{port}")
+    return ",".join(sorted(parts)) + slash + chroot
+
+
+def _relation_text(member: DeclaredMember) -> str:
+    where = f"{member.address}:{member.port}" if member.port else member.address
+    return {"primary": f"replicates from {where}", "group": f"shares {where}"}.get(member.relation,
+                                                                               f"lists member {where}")
+
+
+def declared_peers(hosts: Sequence[tuple[str, HostFindings]]) -> list[DeclaredLink]:
+    """Links between apps that name each other in their own configuration, resolved to
+    inventoried hosts by address or host name; members outside the inventory are left out."""
+    resolve = _resolver(hosts)
     by_host = {name: [(f"{name}/{app.key}", app) for app in f.applications] for name, f in hosts}
-    found = []
-    for name, findings in hosts:
+    found: list[DeclaredLink] = []
+    groups: dict[tuple[str, str], list[tuple[str, str, Evidence]]] = defaultdict(list)
+    for name, _findings in hosts:
         for ref, app in by_host[name]:
-            for address, port in _declared_members(app):
-                other_host = index.get(normalize_address(address))
+            for member in (*_command_line_members(app, name), *app.declared_members):
+                ev = member.evidence or Evidence("config", "", "")
+                if ev.rule != "declared-member":      # a config line: "<software>:<relation>", path:line
+                    ev = Evidence(f"{name}:{ev.source}", f"{app.software} {_relation_text(member)} ({ev.detail})",
+                                  "declared-member")
+                if member.relation == "group":
+                    groups[(family(app.software), _group_key(member.address, name, resolve))].append((ref, name, ev))
+                    continue
+                other_host = resolve(member.address, name)
                 if other_host is None or other_host == name:
                     continue
-                other = _listening(by_host[other_host], port, address)
-                if other is not None and apps_software(by_host[other_host], other) == app.software:
-                    found.append((ref, other, Evidence(f"{name}:processes", f"{app.software} lists member "
-                                                       f"{address}:{port} in --initial-cluster", "declared-member")))
+                other = _member_app(by_host[other_host], app.software, member.port)
+                if other is not None:
+                    found.append(DeclaredLink(ref, other, member.relation, ev))
+    for (_software, _key), sharing in sorted(groups.items()):
+        first_ref, first_host, _ = sharing[0]
+        for ref, host, ev in sharing[1:]:
+            if host != first_host:
+                found.append(DeclaredLink(ref, first_ref, "group", ev))
     return found
 
 
-def apps_software(apps: Iterable[tuple[str, Application]], ref: str) -> str:
-    return next((a.software for r, a in apps if r == ref), "")
+def _roles(software: str, members: set[str], links: Mapping[tuple[str, str], dict]) -> dict[str, str]:
+    """Roles in one cluster: for one-writer software, the apps that replicate from another are
+    its followers and the rest its primaries; a cluster of equals (Galera, a replication ring,
+    any other software) has members only."""
+    if software not in REPLICATED or any(d["relation"] == "member" for d in links.values()):
+        return {m: "member" for m in members}
+    lead, follow = REPLICATED[software]
+    followers = {a for (a, _b), d in links.items() if d["relation"] == "replicates"}
+    if not members - followers:
+        return {m: "member" for m in members}
+    return {m: follow if m in followers else lead for m in members}
 
 
 def find_clusters(apps: Mapping[str, tuple[str, Application]], peers: Sequence[Peer],
-                  declared: Sequence[tuple[str, str, Evidence]] = ()) -> list[Cluster]:
+                  declared: Sequence[DeclaredLink] = ()) -> list[Cluster]:
     """Apps of the same software on different hosts joined by connections between them, or that
     list each other as members."""
-    graph = nx.DiGraph()
-    for a, b, evidence in declared:
-        graph.add_edge(a, b, evidence=(evidence,), declared=True)
+    links: dict[tuple[str, str], dict] = {}
+
+    def link(a: str, b: str, relation: str, source: str, evidence: Evidence) -> None:
+        d = links.setdefault((a, b), {"relation": relation, "sources": set(), "evidence": []})
+        if relation == "member":
+            d["relation"] = "member"
+        d["sources"].add(source)
+        d["evidence"].append(evidence)
+
+    for d in declared:
+        if d.app in apps and d.member in apps:
+            link(d.app, d.member, "replicates" if d.relation == "primary" else "member", "declared", d.evidence)
     for peer in peers:
         (c_host, c_app), (s_host, s_app) = apps[peer.client], apps[peer.server]
-        if c_app.software == s_app.software and c_host != s_host and c_app.software != "unknown" \
+        if family(c_app.software) == family(s_app.software) and c_host != s_host and c_app.software != "unknown" \
                 and c_app.category != "app":
-            graph.add_edge(peer.client, peer.server, evidence=peer.evidence, declared=False)
+            equal = peer.port in MEMBER_PORTS.get(family(c_app.software), ())
+            for ev in peer.evidence[:1]:
+                link(peer.client, peer.server, "member" if equal else "replicates", "connection", ev)
+    graph = nx.Graph()
+    graph.add_edges_from(links)
     clusters = []
-    for members in nx.weakly_connected_components(graph):
-        software = apps[next(iter(members))][1].software
-        sub = graph.subgraph(members)
-        if software in REPLICATED:
-            lead, follow = REPLICATED[software]
-            connected = sub.edge_subgraph([(a, b) for a, b, d in sub.edges(data=True) if not d.get("declared")])
-            roles = {m: (follow if m in connected and connected.out_degree(m) else lead) for m in members}
-        else:
-            roles = {m: "member" for m in members}
+    for members in nx.connected_components(graph):
+        software = apps[min(members)][1].software
+        mine = {pair: d for pair, d in links.items() if pair[0] in members}
+        roles = _roles(family(software), members, mine)
         ordered = sorted(members, key=lambda m: (roles[m] not in ("primary", "member"), m))
         evidence = tuple(Evidence(ev.source, f"{a} -> {b}: {ev.detail}", ev.rule)
-                         for a, b, ev in sorted((a, b, d["evidence"][0]) for a, b, d in sub.edges(data=True)))
-        clusters.append(Cluster(software, tuple((m, roles[m]) for m in ordered), evidence))
+                         for (a, b), d in sorted(mine.items()) for ev in d["evidence"])
+        sources = {source for d in mine.values() for source in d["sources"]}
+        kind = "both" if len(sources) > 1 else next(iter(sources))
+        clusters.append(Cluster(software, tuple((m, roles[m]) for m in ordered), evidence, CLUSTER_CONFIDENCE[kind]))
     return sorted(clusters, key=lambda c: (c.software, c.members))
 
 
@@ -288,7 +442,8 @@ def find_daemons(apps: Mapping[str, tuple[str, Application]], host_count: int,
             continue
         detail = f"{software} runs on {len(host_names)} of {host_count} hosts, keeping no state"
         daemons.append(NodeDaemon(software, tuple(sorted(refs)), tuple(host_names),
-                                  (Evidence("estate", detail, "same-agent-on-most-hosts"),)))
+                                  (Evidence("estate", detail, "same-agent-on-most-hosts"),),
+                                  round(len(host_names) / max(host_count, 1), 2)))
     return daemons
 
 
@@ -297,23 +452,26 @@ def startup_order(apps: Mapping[str, tuple[str, Application]], peers: Sequence[P
     """Edges (server before client; a unit before the units that name it in After=/Requires=/Wants=;
     a primary before its standbys), the start waves, and the cycles that were condensed."""
     cluster_of = {ref: i for i, c in enumerate(clusters) for ref, _ in c.members}
-    edges: dict[tuple[str, str], str] = {}
+    edges: dict[tuple[str, str], tuple[str, float]] = {}
     for peer in peers:
         same = cluster_of.get(peer.client) is not None and cluster_of.get(peer.client) == cluster_of.get(peer.server)
         if not same:
-            edges.setdefault((peer.server, peer.client), f"{peer.client} connects to {peer.server} on port {peer.port}")
+            edges.setdefault((peer.server, peer.client), (f"{peer.client} connects to {peer.server} on port {peer.port}",
+                                                          ORDER_CONFIDENCE["peer"]))
     for cluster in clusters:
         leads = [r for r, role in cluster.members if role == "primary"]
         for lead in leads:
             for ref, role in cluster.members:
-                if ref != lead:
-                    edges.setdefault((lead, ref), f"{role} {ref} replicates from primary {lead}")
+                if ref != lead and role != "primary":
+                    edges.setdefault((lead, ref), (f"{role} {ref} replicates from primary {lead}",
+                                                   ORDER_CONFIDENCE["primary"]))
     units = {(host, app.unit): ref for ref, (host, app) in apps.items() if app.unit}
     for ref, (host, app) in apps.items():
         for dep in app.unit_after:
             before = units.get((host, dep))
             if before and before != ref:
-                edges.setdefault((before, ref), f"{app.unit} is ordered after {dep} (unit file)")
+                edges.setdefault((before, ref), (f"{app.unit} is ordered after {dep} (unit file)",
+                                                 ORDER_CONFIDENCE["unit"]))
     graph = nx.DiGraph()
     graph.add_nodes_from(apps)
     graph.add_edges_from(edges)
@@ -321,7 +479,7 @@ def startup_order(apps: Mapping[str, tuple[str, Application]], peers: Sequence[P
     condensed = nx.condensation(graph)
     waves = [tuple(sorted(ref for node in generation for ref in condensed.nodes[node]["members"]))
              for generation in nx.topological_generations(condensed)]
-    order = [OrderEdge(b, a, reason) for (b, a), reason in sorted(edges.items())]
+    order = [OrderEdge(b, a, reason, confidence) for (b, a), (reason, confidence) in sorted(edges.items())]
     return order, waves, sorted(cycles)
 
 
