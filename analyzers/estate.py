@@ -453,25 +453,28 @@ def startup_order(apps: Mapping[str, tuple[str, Application]], peers: Sequence[P
     a primary before its standbys), the start waves, and the cycles that were condensed."""
     cluster_of = {ref: i for i, c in enumerate(clusters) for ref, _ in c.members}
     edges: dict[tuple[str, str], tuple[str, float]] = {}
+
+    def add(edge: tuple[str, str], reason: str, kind: str) -> None:
+        """The first reason is kept; an edge two kinds of evidence agree on takes the higher confidence."""
+        first, confidence = edges.get(edge, (reason, 0.0))
+        edges[edge] = (first, max(confidence, ORDER_CONFIDENCE[kind]))
+
     for peer in peers:
         same = cluster_of.get(peer.client) is not None and cluster_of.get(peer.client) == cluster_of.get(peer.server)
         if not same:
-            edges.setdefault((peer.server, peer.client), (f"{peer.client} connects to {peer.server} on port {peer.port}",
-                                                          ORDER_CONFIDENCE["peer"]))
+            add((peer.server, peer.client), f"{peer.client} connects to {peer.server} on port {peer.port}", "peer")
     for cluster in clusters:
         leads = [r for r, role in cluster.members if role == "primary"]
         for lead in leads:
             for ref, role in cluster.members:
                 if ref != lead and role != "primary":
-                    edges.setdefault((lead, ref), (f"{role} {ref} replicates from primary {lead}",
-                                                   ORDER_CONFIDENCE["primary"]))
+                    add((lead, ref), f"{role} {ref} replicates from primary {lead}", "primary")
     units = {(host, app.unit): ref for ref, (host, app) in apps.items() if app.unit}
     for ref, (host, app) in apps.items():
         for dep in app.unit_after:
             before = units.get((host, dep))
             if before and before != ref:
-                edges.setdefault((before, ref), (f"{app.unit} is ordered after {dep} (unit file)",
-                                                 ORDER_CONFIDENCE["unit"]))
+                add((before, ref), f"{app.unit} is ordered after {dep} (unit file)", "unit")
     graph = nx.DiGraph()
     graph.add_nodes_from(apps)
     graph.add_edges_from(edges)

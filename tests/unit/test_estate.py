@@ -1,7 +1,10 @@
 """Estate analysis on hand-built findings: peers, external ends, clusters, order, daemons, jobs."""
 from __future__ import annotations
 
-from analyzers.estate import analyze_estate, normalize_address
+import pytest
+
+from analyzers.base import Evidence
+from analyzers.estate import Cluster, Route, analyze_estate, normalize_address
 from analyzers.findings import (STATEFUL, Application, Connection, HostFindings, Listener, ScheduledJob,
                                 StateLocation)
 
@@ -132,3 +135,60 @@ def test_etcd_members_declared_on_the_command_line_form_a_cluster():
     assert cluster.members == (("kv-1/etcd", "member"), ("kv-2/etcd", "member"), ("kv-3/etcd", "member"))
     assert all(ev.rule == "declared-member" for ev in cluster.evidence)
     assert e.order == ()
+
+
+def test_confidence_of_peers_external_ends_and_routes():
+    e = estate()
+    assert {p.confidence for p in e.peers} == {0.95}
+    assert {x.confidence for x in e.external} == {0.9}
+    by_route = {r.route: r.confidence for r in e.routes}
+    assert by_route == {"external": 0.9, "internal": 0.9, "unseen": 0.5}
+    assert Route("a/x", 6379, "tcp", "loopback", "local").confidence == 1.0
+
+
+def test_confidence_of_clusters_order_daemons_and_jobs():
+    e = estate()
+    assert [c.confidence for c in e.clusters] == [0.9]                      # seen in connections only
+    order = {(o.before, o.after): o.confidence for o in e.order}
+    assert order == {("db-1/postgresql", "app-1/web"): 0.9,                 # a client after its server
+                     ("app-1/cache", "app-1/web"): 0.95,                    # After= in a unit file
+                     ("db-1/postgresql", "db-2/postgresql"): 0.8}           # a standby after its primary
+    assert [d.confidence for d in e.daemons] == [1.0]
+    assert [j.confidence for _, j in e.jobs] == [1.0]
+
+
+def test_daemon_confidence_is_the_share_of_hosts():
+    hosts = [(f"h{i}", host([f"10.0.0.{i}"], *([app("agent", "node_exporter", listen=[9100])] if i < 3 else [])))
+             for i in range(4)]
+    (daemon,) = analyze_estate(hosts).daemons
+    assert daemon.confidence == 0.75
+
+
+def test_sockets_are_seen_directly():
+    assert Listener("tcp", "0.0.0.0", 80, "all").confidence == 1.0
+    assert Connection("tcp", "10.0.0.1", 5000, "10.0.0.2", 80).confidence == 1.0
+
+
+@pytest.mark.parametrize("rules, confidence", [
+    (("data-dir-flag",), 0.95), (("postgresql:data",), 0.9), (("open-for-write",), 0.85), (("database-cwd",), 0.7),
+    (("database-default-dir",), 0.6), (("database-default-dir", "open-for-write"), 0.85), ((), 0.6),
+])
+def test_state_location_confidence_is_its_strongest_evidence(rules, confidence):
+    loc = StateLocation("/var/lib/x", evidence=tuple(Evidence("s", "d", r) for r in rules))
+    assert loc.confidence == confidence
+    assert StateLocation("/x", confidence=0.3).confidence == 0.3
+
+
+def test_cluster_confidence_from_its_evidence():
+    seen, said = Evidence("a:proc_net", "x", "established-connection"), Evidence("a:/f:1", "y", "declared-member")
+    assert Cluster("etcd", (), (seen,)).confidence == 0.9
+    assert Cluster("etcd", (), (said,)).confidence == 0.8
+    assert Cluster("etcd", (), (seen, said)).confidence == 0.95
+
+
+def test_as_dict_carries_every_confidence():
+    data = estate().as_dict()
+    for kind in ("peers", "external", "routes", "clusters", "daemons", "order"):
+        assert data[kind] and all(0 < item["confidence"] <= 1 for item in data[kind]), kind
+    assert all(job["confidence"] == 1.0 for _host, job in data["jobs"])
+    assert data["apps"]["db-1/postgresql"]["confidence"] == 0.5
