@@ -16,7 +16,7 @@ from migrator.collect.replay import read_case, write_case
 from migrator.credentials import CredentialCipher
 from migrator.errors import InputError, MigratorError
 from migrator import scoring
-from migrator.services import estate, findings, hosts, plans, scans
+from migrator.services import estate, findings, hosts, plans, scans, tokens
 from migrator.text import printable
 
 
@@ -140,11 +140,22 @@ def hosts_add(obj: Context, name, address, port, username, key_path, agent, ask_
 
 @hosts_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--format", "fmt", type=click.Choice(hosts.FORMATS),
+              help="The file's format (default: from its suffix and content).")
 @click.pass_obj
-def hosts_import(obj: Context, file: str) -> None:
+def hosts_import(obj: Context, file: str, fmt: str | None) -> None:
     """Add the hosts of an inventory file, all or none: JSON or YAML ({"hosts": [...]} or a list,
-    as the test lab's inventory.json) or CSV with a header (name,address,port,username,key_path,...)."""
-    records = hosts.read_inventory(Path(file))
+    as the test lab's inventory.json), CSV with a header (name,address,port,username,key_path,groups,...),
+    or an Ansible inventory, INI or YAML (ansible_host, ansible_user, ansible_port,
+    ansible_ssh_private_key_file; its groups are created and the hosts put in them)."""
+    if fmt:
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{file} is not UTF-8 text", "file") from None
+        records = hosts.read_inventory(text, fmt, file)
+    else:
+        records = hosts.read_inventory_file(Path(file))
     with obj.db.session() as s:
         added = hosts.import_hosts(s, CredentialCipher(obj.app.config), records)
         click.echo(f"added {len(added)} host(s): {', '.join(h.name for h in added)}")
@@ -196,6 +207,54 @@ def hosts_accept_key(obj: Context, host_ref: str) -> None:
         (host,) = hosts.find_hosts(s, [host_ref])
         old = hosts.accept_new_host_key(s, host)
     click.echo(f"{host_ref}: key {old or '(none)'} unpinned; the next scan pins the key the host presents")
+
+
+@main.group("tokens")
+def tokens_group() -> None:
+    """API tokens (local admin access: no token needed here)."""
+
+
+@tokens_group.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(tokens.ROLES), required=True,
+              help="viewer: read; planner: + scans, plans, overrides; admin: everything.")
+@click.pass_obj
+def tokens_create(obj: Context, name: str, role: str) -> None:
+    """Create an API token and print its secret (shown this once; only its hash is stored)."""
+    with obj.db.session() as s:
+        token, secret = tokens.create_token(s, name, role)
+        click.echo(f"token {token.id} ({token.name}, {token.role}) created; its secret, shown this once:", err=True)
+    click.echo(secret)
+
+
+@tokens_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def tokens_list(obj: Context, as_json: bool) -> None:
+    """List API tokens (prefix, role, last use; never the secrets)."""
+    with obj.db.session() as s:
+        rows = [tokens.token_dict(t) for t in tokens.list_tokens(s)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no tokens yet: `migrator tokens create NAME --role viewer|planner|admin`")
+        return
+    width = max(len(r["name"]) for r in rows)
+    _echo(f"{'ID':>4}  {'NAME':<{width}}  {'ROLE':<7}  {'PREFIX':<12}  LAST USED")
+    for r in rows:
+        state = f"revoked {r['revoked_at']}" if r["revoked"] else (r["last_used_at"] or "never")
+        _echo(f"{r['id']:>4}  {r['name']:<{width}}  {r['role']:<7}  {r['prefix']:<12}  {state}")
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", type=click.IntRange(0, 2 ** 63 - 1))
+@click.pass_obj
+def tokens_revoke(obj: Context, token_id: int) -> None:
+    """Revoke an API token: it stops working at once."""
+    with obj.db.session() as s:
+        token = tokens.revoke_token(s, tokens.get_token(s, token_id))
+        click.echo(f"token {token.id} ({token.name}) revoked")
 
 
 @main.command()

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer,
-                        LargeBinary, String, Text, UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Integer,
+                        LargeBinary, String, Table, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -55,12 +55,86 @@ class Host(Base):
     host_key_pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # A shared credential; when set it wins over the group's and the host's own fields.
+    credential_id: Mapped[int | None] = mapped_column(ForeignKey("credentials.id", ondelete="SET NULL"),
+                                                      index=True)
 
     scan_hosts: Mapped[list["ScanHost"]] = relationship(back_populates="host", cascade="all, delete-orphan")
+    credential: Mapped["Credential | None"] = relationship()
+    groups: Mapped[list["HostGroup"]] = relationship(secondary="host_group_members", back_populates="hosts",
+                                                     order_by="HostGroup.id")
+
+
+host_group_members = Table(
+    "host_group_members", Base.metadata,
+    Column("host_id", ForeignKey("hosts.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", ForeignKey("host_groups.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class HostGroup(Base):
+    """A named set of hosts (an Ansible group, a tier): scanned together, sharing a credential."""
+
+    __tablename__ = "host_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    credential_id: Mapped[int | None] = mapped_column(ForeignKey("credentials.id", ondelete="SET NULL"),
+                                                      index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    hosts: Mapped[list[Host]] = relationship(secondary="host_group_members", back_populates="groups",
+                                             order_by="Host.id")
+    credential: Mapped["Credential | None"] = relationship()
+
+
+class Credential(Base):
+    """A write-only SSH credential shared by hosts or groups. kind: key | password | agent.
+    The password is stored encrypted (CredentialCipher) and never read back out."""
+
+    __tablename__ = "credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    username: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="key")
+    key_path: Mapped[str | None] = mapped_column(String(1024))
+    password_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token of the API. Only the SHA-256 of the secret is kept, and a short prefix to
+    tell tokens apart. role: viewer | planner | admin."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PlanOverride(Base):
+    """A stored override of the planner's decisions for one workload ("HOST/APP"); applied to
+    every new plan, whatever scans happened since."""
+
+    __tablename__ = "plan_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workload: Mapped[str] = mapped_column(String(512), unique=True)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Scan(Base):
-    """One run over a set of hosts. status: queued | running | done | partial | failed."""
+    """One run over a set of hosts. status: queued | running | done | partial | failed | cancelled."""
 
     __tablename__ = "scans"
 
@@ -72,6 +146,8 @@ class Scan(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # The process that runs it ("HOSTNAME PID STARTTIME"), so a restart marks only its own dead scans.
     runner: Mapped[str | None] = mapped_column(String(300))
+    # Set by a cancel: queued hosts are not scanned, running ones stop at their next stage.
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     hosts: Mapped[list["ScanHost"]] = relationship(back_populates="scan", cascade="all, delete-orphan",
                                                     order_by="ScanHost.id")
@@ -86,7 +162,7 @@ class ScanHost(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"), index=True)
     host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|done|failed
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|done|failed|cancelled
     stage: Mapped[str | None] = mapped_column(String(32))
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -222,3 +298,5 @@ class Plan(Base):
     valid: Mapped[bool] = mapped_column(Boolean, default=False)
     problems: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The overrides the plan was made with (the stored ones, then the request's), workload id -> changes.
+    overrides: Mapped[dict[str, Any] | None] = mapped_column(JSON)

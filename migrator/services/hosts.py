@@ -6,6 +6,7 @@ import io
 import ipaddress
 import os
 import re
+import shlex
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -135,18 +136,91 @@ def validate_host(data: Mapping[str, Any], partial: bool = False) -> dict[str, A
     return out
 
 
+RELATIONS = ("groups", "credential")   # host fields that name other records
+
+
+def _split_relations(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    if not isinstance(data, Mapping):
+        raise InputError("the host must be an object")
+    fields = {k: v for k, v in data.items() if k not in RELATIONS}
+    relations = {k: data[k] for k in RELATIONS if k in data}
+    return fields, relations
+
+
+def _set_relations(session: Session, host: Host, relations: Mapping[str, Any]) -> None:
+    from migrator.services.credentials import find_credential
+    from migrator.services.groups import find_groups
+
+    if "groups" in relations:
+        host.groups = find_groups(session, relations["groups"], field="groups")
+    if "credential" in relations:
+        host.credential = find_credential(session, relations["credential"])
+
+
 def add_host(session: Session, cipher: CredentialCipher, data: Mapping[str, Any]) -> Host:
-    fields = validate_host(data)
+    """A new host from checked fields; `groups` (ids or names) and `credential` (id or name) attach it."""
+    fields, relations = _split_relations(data)
+    fields = validate_host(fields)
     taken = InputError(f"a host named {fields['name']!r} already exists", "name")
     if session.scalar(select(Host).where(Host.name == fields["name"])) is not None:
         raise taken
     host = _new_host(cipher, fields)
+    _set_relations(session, host, relations)
     try:
         with session.begin_nested():       # a concurrent add of the same name loses here, cleanly
             session.add(host)
             session.flush()
     except IntegrityError:
         raise taken from None
+    return host
+
+
+NULLABLE = ("username", "key_path", "password")
+
+
+def update_host(session: Session, cipher: CredentialCipher, host: Host, data: Mapping[str, Any]) -> Host:
+    """Change some fields of a host (null clears username, key_path, password). Changing auth_method
+    drops what the old method used (the key path, the password); a changed address unpins the host key."""
+    fields, relations = _split_relations(data)
+    cleared = [f for f in NULLABLE if f in fields and fields[f] is None]
+    checked = validate_host({k: v for k, v in fields.items() if k not in cleared}, partial=True)
+    method = checked.get("auth_method", host.auth_method)
+    errors: dict[str, str] = {}
+    if method == "password" and "password" not in checked and (host.password_encrypted is None
+                                                              or "password" in cleared):
+        errors["password"] = "auth_method 'password' needs a password"
+    if method != "key" and checked.get("key_path"):
+        errors["key_path"] = f"key_path is used only with auth_method 'key', not {method!r}"
+    if method != "password" and checked.get("password"):
+        errors["password"] = f"a password is used only with auth_method 'password', not {method!r}"
+    if "name" in checked and checked["name"] != host.name and \
+            session.scalar(select(Host.id).where(Host.name == checked["name"])) is not None:
+        errors["name"] = f"a host named {checked['name']!r} already exists"
+    if errors:
+        raise InputError("; ".join(errors.values()), next(iter(errors)), errors)
+    if "address" in checked and checked["address"] != host.address or \
+            "port" in checked and checked["port"] != host.port:
+        host.host_key, host.host_key_pinned_at = None, None   # another machine: pin what it presents
+    for field in cleared:
+        if field == "password":
+            host.password_encrypted = None
+        else:
+            setattr(host, field, None)
+    for field, value in checked.items():
+        if field == "password":
+            host.password_encrypted = cipher.encrypt(value)
+        else:
+            setattr(host, field, value)
+    if host.auth_method != "key":
+        host.key_path = None
+    if host.auth_method != "password":
+        host.password_encrypted = None
+    _set_relations(session, host, relations)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise InputError(f"a host named {host.name!r} already exists", "name") from None
     return host
 
 
@@ -188,7 +262,9 @@ def host_dict(host: Host) -> dict[str, Any]:
     return {"id": host.id, "name": host.name, "address": host.address, "port": host.port,
             "username": host.username, "auth_method": host.auth_method, "key_path": host.key_path,
             "has_password": host.password_encrypted is not None, "become": host.become,
-            "host_key": host.host_key, "created_at": host.created_at.isoformat()}
+            "host_key": host.host_key, "created_at": host.created_at.isoformat(),
+            "groups": [g.name for g in host.groups],
+            "credential": {"id": host.credential.id, "name": host.credential.name} if host.credential else None}
 
 
 def remove_host(session: Session, host: Host) -> None:
@@ -209,37 +285,267 @@ def accept_new_host_key(session: Session, host: Host) -> str | None:
 # Column names other inventories use for our fields.
 ALIASES = {"user": "username", "ansible_user": "username", "host": "address", "hostname": "address",
            "ansible_host": "address", "ip": "address", "key": "key_path", "identity_file": "key_path",
-           "ansible_ssh_private_key_file": "key_path", "ansible_port": "port"}
-IGNORED = ("host_key", "sudo_user", "plain_user", "groups", "group")
+           "ansible_ssh_private_key_file": "key_path", "ansible_port": "port", "group": "groups"}
+IGNORED = ("host_key", "sudo_user", "plain_user")
+FORMATS = ("json", "yaml", "csv", "ansible-ini", "ansible-yaml")
+# Ansible variables that mean one of our fields; every other variable is left alone.
+ANSIBLE_VARS = {"ansible_host": "address", "ansible_ssh_host": "address", "ansible_user": "username",
+                "ansible_ssh_user": "username", "ansible_port": "port", "ansible_ssh_port": "port",
+                "ansible_ssh_private_key_file": "key_path", "ansible_private_key_file": "key_path"}
+MAX_HOSTS = 10000
 
 
-def read_inventory(path: Path) -> list[dict[str, Any]]:
-    """Host records from a JSON or YAML file ({"hosts": [...]} or a list) or a CSV file with a header."""
+def read_inventory_file(path: Path) -> list[dict[str, Any]]:
+    """Host records from a file: JSON, YAML or CSV (by suffix), or an Ansible inventory (INI or YAML)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", "file") from None
-    if path.suffix.lower() == ".csv":
-        rows = list(csv.DictReader(io.StringIO(text)))
-        return [{k.strip(): v.strip() for k, v in row.items() if k and v and v.strip()} for row in rows]
+    suffix = path.suffix.lower()
+    fmt = {".csv": "csv", ".ini": "ansible-ini", ".cfg": "ansible-ini", ".json": "json"}.get(suffix)
+    if fmt is None:
+        fmt = "yaml" if suffix in (".yaml", ".yml") or looks_structured(text) else "ansible-ini"
+    return read_inventory(text, fmt, str(path))
+
+
+def looks_structured(text: str) -> bool:
+    """JSON or YAML rather than an Ansible INI file (whose first line is a [group] or a host line)."""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith(("{", "-", "---")) or (line.startswith("[") and not re.match(r"^\[[^\]\s]+\]$", line)):
+            return True
+        return bool(re.match(r"^[^\s=]+:(\s|$)", line))
+    return True
+
+
+def read_inventory(text: str, fmt: str = "yaml", source: str = "the inventory") -> list[dict[str, Any]]:
+    """Host records from inventory text. fmt: json or yaml ({"hosts": [...]} or a list; an Ansible YAML
+    inventory is recognised too), csv (a header row), ansible-ini or ansible-yaml."""
+    if fmt not in FORMATS:
+        raise InputError(f"format must be one of: {', '.join(FORMATS)}", "format")
+    if fmt == "csv":
+        try:
+            rows = list(csv.DictReader(io.StringIO(text)))
+        except csv.Error as exc:
+            raise InputError(f"{source} is not valid CSV: {exc}", "file") from None
+        return [{k.strip(): v.strip() for k, v in row.items() if isinstance(k, str) and k and isinstance(v, str)
+                 and v.strip()} for row in rows]
+    if fmt == "ansible-ini":
+        return ansible_ini(text, source)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InputError(f"{path} is neither JSON nor YAML: {str(exc)[:200]}", "file") from None
+        kind = "JSON" if fmt == "json" else "YAML"
+        raise InputError(f"{source} is not valid {kind}: {str(exc)[:200]}", "file") from None
+    except RecursionError:
+        raise InputError(f"{source} is nested too deeply", "file") from None
+    if fmt == "ansible-yaml" or is_ansible_yaml(data):
+        return ansible_yaml(data, source)
     records = data.get("hosts") if isinstance(data, dict) else data
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise InputError(f"{path}: expected a list of hosts, or {{\"hosts\": [...]}}", "file")
+        raise InputError(f"{source}: expected a list of hosts, or {{\"hosts\": [...]}}", "file")
     return records
 
 
+def is_ansible_yaml(data: Any) -> bool:
+    """An Ansible YAML inventory: groups (usually `all`) mapping to hosts, children and vars."""
+    return isinstance(data, dict) and bool(data) and not isinstance(data.get("hosts"), list) and all(
+        isinstance(v, dict) and set(v) <= {"hosts", "children", "vars"} or v is None for v in data.values())
+
+
+def _ansible_record(name: str, variables: Mapping[str, Any], groups: list[str]) -> dict[str, Any]:
+    record: dict[str, Any] = {"name": name}
+    for key, value in variables.items():
+        if key in ANSIBLE_VARS and value is not None:
+            record[ANSIBLE_VARS[key]] = str(value) if ANSIBLE_VARS[key] != "port" else value
+        elif key in ("ansible_become", "become") and str(value).lower() in ("true", "yes", "1"):
+            record["become"] = "sudo"
+    record.setdefault("address", name)
+    if groups:
+        record["groups"] = groups
+    return record
+
+
+class _Inventory:
+    """Hosts, groups, group children and variables, as Ansible resolves them (group vars from
+    parent to child, then host vars)."""
+
+    def __init__(self) -> None:
+        self.hosts: dict[str, dict[str, Any]] = {}
+        self.host_groups: dict[str, list[str]] = {}
+        self.children: dict[str, list[str]] = {}
+        self.group_vars: dict[str, dict[str, Any]] = {}
+
+    def add_host(self, name: str, group: str | None, variables: Mapping[str, Any]) -> None:
+        if len(self.hosts) >= MAX_HOSTS and name not in self.hosts:
+            raise InputError(f"more than {MAX_HOSTS} hosts in one inventory", "file")
+        self.hosts.setdefault(name, {}).update(variables)
+        groups = self.host_groups.setdefault(name, [])
+        if group and group not in ("all", "ungrouped") and group not in groups:
+            groups.append(group)
+
+    def records(self) -> list[dict[str, Any]]:
+        parents: dict[str, list[str]] = {}
+        for parent, kids in self.children.items():
+            for kid in kids:
+                parents.setdefault(kid, []).append(parent)
+
+        def ancestry(group: str, seen: tuple[str, ...] = ()) -> list[str]:
+            out: list[str] = []
+            for parent in parents.get(group, []):
+                if parent not in seen:
+                    out += ancestry(parent, seen + (group,)) + [parent]
+            return out
+
+        records = []
+        for name, host_vars in self.hosts.items():
+            direct = self.host_groups.get(name, [])
+            chain = ["all"] + [g for d in direct for g in ancestry(d) + [d]]
+            variables: dict[str, Any] = {}
+            for group in dict.fromkeys(chain):
+                variables.update(self.group_vars.get(group, {}))
+            variables.update(host_vars)
+            groups = [g for g in dict.fromkeys(g for d in direct for g in ancestry(d) + [d])
+                      if g not in ("all", "ungrouped")]
+            records.append(_ansible_record(name, variables, groups))
+        return records
+
+
+_RANGE = re.compile(r"\[(\d+):(\d+)\]")
+
+
+def _expand(pattern: str) -> list[str]:
+    """web[01:03] -> web01, web02, web03 (Ansible's numeric host ranges)."""
+    m = _RANGE.search(pattern)
+    if not m:
+        return [pattern]
+    lo, hi = m.group(1), m.group(2)
+    if int(hi) < int(lo) or int(hi) - int(lo) > MAX_HOSTS:
+        raise InputError(f"host range {pattern[:80]!r} is empty or too large", "file")
+    width = len(lo) if lo.startswith("0") else 0
+    return [h for n in range(int(lo), int(hi) + 1)
+            for h in _expand(pattern[:m.start()] + str(n).zfill(width) + pattern[m.end():])]
+
+
+def _ini_value(text: str) -> Any:
+    if text.isascii() and text.isdigit():
+        return int(text)
+    return text
+
+
+def ansible_ini(text: str, source: str = "the inventory") -> list[dict[str, Any]]:
+    """Host records from an Ansible INI inventory: [group], [group:vars], [group:children]."""
+    inv = _Inventory()
+    section, kind = None, "hosts"
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        header = re.fullmatch(r"\[([^\]:\s]+)(?::(vars|children))?\]", line)
+        if header:
+            section, kind = header.group(1), header.group(2) or "hosts"
+            continue
+        if line.startswith("["):
+            raise InputError(f"{source} line {number}: {printable(line, 80)!r} is not a [group] header", "file")
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError as exc:
+            raise InputError(f"{source} line {number}: {exc}", "file") from None
+        if not words:
+            continue
+        if kind == "children":
+            inv.children.setdefault(section or "all", []).append(words[0])
+            continue
+        if kind == "vars":
+            key, sep, value = line.partition("=")
+            if not sep:
+                raise InputError(f"{source} line {number}: a [{section}:vars] line must be NAME=VALUE", "file")
+            inv.group_vars.setdefault(section or "all", {})[key.strip()] = _ini_value(value.strip().strip("'\""))
+            continue
+        variables: dict[str, Any] = {}
+        for word in words[1:]:
+            key, sep, value = word.partition("=")
+            if not sep:
+                raise InputError(f"{source} line {number}: {printable(word, 60)!r} is not NAME=VALUE", "file")
+            variables[key] = _ini_value(value)
+        for name in _expand(words[0]):
+            inv.add_host(name, section, variables)
+    if not inv.hosts:
+        raise InputError(f"{source}: no hosts in this Ansible inventory", "file")
+    return inv.records()
+
+
+def ansible_yaml(data: Any, source: str = "the inventory") -> list[dict[str, Any]]:
+    """Host records from an Ansible YAML inventory ({all: {hosts: {...}, children: {...}, vars: {...}}})."""
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: an Ansible YAML inventory is a mapping of groups", "file")
+    inv = _Inventory()
+
+    def walk(group: str, body: Any, depth: int) -> None:
+        if depth > 50:
+            raise InputError(f"{source}: groups are nested too deeply", "file")
+        if body is None:
+            return
+        if not isinstance(body, dict):
+            raise InputError(f"{source}: group {printable(str(group), 60)!r} must be a mapping", "file")
+        hosts_, children, variables = body.get("hosts") or {}, body.get("children") or {}, body.get("vars") or {}
+        if not isinstance(hosts_, dict) or not isinstance(children, dict) or not isinstance(variables, dict):
+            raise InputError(f"{source}: group {printable(str(group), 60)!r}: hosts, children and vars "
+                             "must be mappings", "file")
+        inv.group_vars.setdefault(group, {}).update(variables)
+        for name, host_vars in hosts_.items():
+            if host_vars is not None and not isinstance(host_vars, dict):
+                raise InputError(f"{source}: host {printable(str(name), 60)!r} must map to its variables", "file")
+            for expanded in _expand(str(name)):
+                inv.add_host(expanded, group, host_vars or {})
+        for child, child_body in children.items():
+            inv.children.setdefault(group, []).append(str(child))
+            walk(str(child), child_body, depth + 1)
+
+    for group, body in data.items():
+        walk(str(group), body, 0)
+    if not inv.hosts:
+        raise InputError(f"{source}: no hosts in this Ansible inventory", "file")
+    return inv.records()
+
+
+def _group_names(value: Any) -> list[str]:
+    """groups of a record: a list, or one string with names separated by ',', ';' or spaces (CSV)."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [g for g in re.split(r"[,;\s]+", value) if g]
+    if isinstance(value, list) and all(isinstance(g, str) for g in value):
+        return list(value)
+    raise ValueError("groups must be a list of group names")
+
+
 def import_hosts(session: Session, cipher: CredentialCipher, records: list[Mapping[str, Any]]) -> list[Host]:
-    """Add every record, or none: one InputError lists each bad record by position and name."""
+    """Add every record, or none: one InputError lists each bad record by position and name.
+    A record's `groups` are created when they do not exist yet."""
+    from migrator.services.groups import GROUP_NAME, ensure_groups
+
     errors: dict[str, str] = {}
-    valid: list[dict[str, Any]] = []
+    valid: list[tuple[dict[str, Any], list[str]]] = []
     seen: set[str] = set()
+    if len(records) > MAX_HOSTS:
+        raise InputError(f"more than {MAX_HOSTS} hosts in one import", "file")
     for i, record in enumerate(records, 1):
-        data = {ALIASES.get(k, k): v for k, v in record.items() if k not in IGNORED}
+        if not isinstance(record, Mapping):
+            errors[f"host {i}"] = "each host must be an object"
+            continue
+        data = {ALIASES.get(str(k), str(k)): v for k, v in record.items() if str(k) not in IGNORED}
         label = f"host {i} ({printable(str(data.get('name') or data.get('address') or '?'), 60)})"
+        try:
+            group_names = _group_names(data.pop("groups", None))
+            bad = [g for g in group_names if not GROUP_NAME.match(g)]
+            if bad:
+                raise ValueError(f"group name {printable(bad[0], 60)!r} is not valid")
+        except ValueError as exc:
+            errors[label] = str(exc)
+            continue
         try:
             fields = validate_host(data)
         except InputError as exc:
@@ -250,14 +556,20 @@ def import_hosts(session: Session, cipher: CredentialCipher, records: list[Mappi
         elif session.scalar(select(Host.id).where(Host.name == fields["name"])) is not None:
             errors[label] = f"a host named {fields['name']!r} already exists"
         else:
-            valid.append(fields)
+            valid.append((fields, group_names))
         seen.add(fields["name"])
     if errors:
         raise InputError("; ".join(f"{k}: {v}" for k, v in errors.items()), "file", errors)
-    hosts = [_new_host(cipher, fields) for fields in valid]
+    groups = ensure_groups(session, [g for _, names in valid for g in names])
+    hosts = []
+    for fields, names in valid:
+        host = _new_host(cipher, fields)
+        host.groups = [groups[g] for g in dict.fromkeys(names)]
+        hosts.append(host)
     session.add_all(hosts)
     try:
-        session.flush()
+        with session.begin_nested():
+            session.flush()
     except IntegrityError:
         raise InputError("another client added some of these hosts at the same time; nothing was imported",
                          "file") from None

@@ -49,10 +49,47 @@ def create_scan(session, hosts: list[Host]) -> Scan:
 
 
 def _target(host: Host, cipher: CredentialCipher) -> SSHTarget:
+    """Where and how to log in: the host's credential, else its first group's, else its own fields."""
+    from migrator.services.credentials import effective_credential
+
+    cred = effective_credential(host)
+    if cred is not None:
+        password = cipher.decrypt(cred.password_encrypted) if cred.password_encrypted else None
+        return SSHTarget(address=host.address, port=host.port, username=cred.username or host.username,
+                         auth_method=cred.kind, key_path=cred.key_path, password=password,
+                         pinned_host_key=host.host_key)
     password = cipher.decrypt(host.password_encrypted) if host.password_encrypted else None
     return SSHTarget(address=host.address, port=host.port, username=host.username,
                      auth_method=host.auth_method, key_path=host.key_path, password=password,
                      pinned_host_key=host.host_key)
+
+
+class ScanCancelled(CollectionError):
+    """The scan was cancelled while this host was being scanned (checked between stages)."""
+
+    kind = "cancelled"
+
+
+def cancel_requested(db: Database, scan_host_id: int) -> bool:
+    with db.session() as s:
+        row = s.get(ScanHost, scan_host_id)
+        return row is not None and row.scan.cancel_requested_at is not None
+
+
+def cancel_scan(session, scan: Scan) -> Scan:
+    """Ask a scan to stop: queued hosts are marked cancelled now, running ones stop at their next
+    stage. A scan that already finished is left as it is."""
+    if scan.status not in ("queued", "running"):
+        return scan
+    now = utcnow()
+    scan.cancel_requested_at = scan.cancel_requested_at or now
+    for row in scan.hosts:
+        if row.status == "queued":
+            row.status, row.error_kind, row.error, row.finished_at = "cancelled", "cancelled", "scan cancelled", now
+    if not any(row.status == "running" for row in scan.hosts):
+        scan.status, scan.finished_at = "cancelled", scan.finished_at or now
+    session.flush()
+    return scan
 
 
 def _set(db: Database, scan_host_id: int, **fields: Any) -> None:
@@ -171,6 +208,8 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
     started = time.monotonic()
 
     def stage(label: str, detail: str) -> None:
+        if cancel_requested(db, scan_host_id):
+            raise ScanCancelled("scan cancelled")
         _set(db, scan_host_id, stage=label)
         notify(name, label, detail)
 
@@ -178,9 +217,15 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
         got = collect(settings, target, host.become, stage)
     except CollectionError as exc:
         message = printable(str(exc))
-        _set(db, scan_host_id, status="failed", stage=None, error=message, error_kind=exc.kind,
+        status = "cancelled" if isinstance(exc, ScanCancelled) else "failed"
+        _set(db, scan_host_id, status=status, stage=None, error=message, error_kind=exc.kind,
              finished_at=utcnow())
-        notify(name, "failed", message)
+        notify(name, status, message)
+        return False
+    if cancel_requested(db, scan_host_id):
+        _set(db, scan_host_id, status="cancelled", stage=None, error="scan cancelled", error_kind="cancelled",
+             finished_at=utcnow())
+        notify(name, "cancelled", "scan cancelled")
         return False
     if got.newly_pinned:
         with db.session() as s:
@@ -233,11 +278,18 @@ def run_scan(db: Database, settings: Mapping[str, Any], scan_id: int,
     """Scan every host of a scan in parallel (up to SCAN_WORKERS); return the final status."""
     with db.session() as s:
         scan = s.get(Scan, scan_id)
-        scan.status, scan.started_at = "running", utcnow()
+        if scan.cancel_requested_at is None:      # a scan cancelled while queued stays cancelled
+            scan.status, scan.started_at = "running", utcnow()
         ids = [h.id for h in scan.hosts]
     workers = max(1, min(int(settings["SCAN_WORKERS"]), len(ids) or 1))
 
     def one(scan_host_id: int) -> bool:
+        with db.session() as s:       # cancelled before its turn: not scanned at all
+            row = s.get(ScanHost, scan_host_id)
+            if row.status == "cancelled" or row.scan.cancel_requested_at is not None:
+                row.status, row.error_kind, row.error = "cancelled", "cancelled", "scan cancelled"
+                row.finished_at = row.finished_at or utcnow()
+                return False
         try:
             return scan_host(db, settings, scan_host_id, progress)
         except Exception as exc:  # a bug must fail one host, not the scan: record it and go on
@@ -251,6 +303,8 @@ def run_scan(db: Database, settings: Mapping[str, Any], scan_id: int,
     status = "done" if all(results) else ("failed" if not any(results) else "partial")
     with db.session() as s:
         scan = s.get(Scan, scan_id)
+        if scan.cancel_requested_at is not None:
+            status = "cancelled"
         scan.status, scan.finished_at = status, utcnow()
     return status
 
@@ -296,10 +350,15 @@ def mark_interrupted(db: Database) -> int:
 
 
 def scan_dict(scan: Scan) -> dict[str, Any]:
+    counts = {state: 0 for state in ("queued", "running", "done", "failed", "cancelled")}
+    for h in scan.hosts:
+        counts[h.status] = counts.get(h.status, 0) + 1
     return {"id": scan.id, "status": scan.status, "created_at": scan.created_at.isoformat(),
             "started_at": scan.started_at.isoformat() if scan.started_at else None,
             "finished_at": scan.finished_at.isoformat() if scan.finished_at else None,
             "error": scan.error,
+            "cancel_requested_at": scan.cancel_requested_at.isoformat() if scan.cancel_requested_at else None,
+            "progress": {"total": len(scan.hosts), **counts},
             "hosts": [{"host_id": h.host_id, "host": h.host.name, "status": h.status, "stage": h.stage,
                        "error": h.error, "error_kind": h.error_kind,
                        "snapshot_id": h.snapshot.id if h.snapshot else None} for h in scan.hosts]}

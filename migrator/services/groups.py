@@ -1,0 +1,140 @@
+"""Host groups: named sets of hosts (an Ansible group, a tier), scanned together, sharing a credential."""
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from migrator.errors import InputError, NotFound
+from migrator.models import HostGroup
+from migrator.services.hosts import MAX_ID, find_hosts
+from migrator.text import printable
+
+GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+FIELDS = ("name", "description", "hosts", "credential")
+
+
+def _validate(data: Any, partial: bool) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise InputError("the group must be an object")
+    errors: dict[str, str] = {}
+    for field in sorted(set(data) - set(FIELDS)):
+        errors[field[:40]] = f"unknown field {field[:40]!r}; known fields: {', '.join(FIELDS)}"
+    out: dict[str, Any] = {}
+    if "name" in data or not partial:
+        name = data.get("name")
+        if not isinstance(name, str) or not GROUP_NAME.match(name):
+            errors["name"] = "name must be 1-255 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        else:
+            out["name"] = name
+    if "description" in data:
+        text = data["description"]
+        if text is None:
+            out["description"] = ""
+        elif not isinstance(text, str) or len(text) > 2000:
+            errors["description"] = "description must be a string of at most 2000 characters"
+        else:
+            out["description"] = text
+    if "hosts" in data:
+        refs = data["hosts"]
+        if not isinstance(refs, list) or not all(isinstance(r, (int, str)) and not isinstance(r, bool) for r in refs):
+            errors["hosts"] = "hosts must be a list of host ids or names"
+        else:
+            out["hosts"] = list(dict.fromkeys(str(r) for r in refs))
+    if "credential" in data:
+        out["credential"] = data["credential"]
+    if errors:
+        raise InputError("; ".join(errors.values()), next(iter(errors)), errors)
+    return out
+
+
+def _apply(session: Session, group: HostGroup, fields: Mapping[str, Any]) -> None:
+    from migrator.services.credentials import find_credential
+
+    if "name" in fields:
+        other = session.scalar(select(HostGroup.id).where(HostGroup.name == fields["name"]))
+        if other is not None and other != group.id:
+            raise InputError(f"a group named {fields['name']!r} already exists", "name")
+        group.name = fields["name"]
+    if "description" in fields:
+        group.description = fields["description"]
+    if "hosts" in fields:
+        group.hosts = find_hosts(session, fields["hosts"]) if fields["hosts"] else []
+    if "credential" in fields:
+        group.credential = find_credential(session, fields["credential"])
+
+
+def create_group(session: Session, data: Any) -> HostGroup:
+    fields = _validate(data, partial=False)
+    group = HostGroup(description="")
+    _apply(session, group, fields)
+    try:
+        with session.begin_nested():
+            session.add(group)
+            session.flush()
+    except IntegrityError:
+        raise InputError(f"a group named {fields['name']!r} already exists", "name") from None
+    return group
+
+
+def update_group(session: Session, group: HostGroup, data: Any) -> HostGroup:
+    fields = _validate(data, partial=True)
+    _apply(session, group, fields)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise InputError(f"a group named {group.name!r} already exists", "name") from None
+    return group
+
+
+def get_group(session: Session, group_id: int) -> HostGroup:
+    group = session.get(HostGroup, group_id)
+    if group is None:
+        raise NotFound(f"group {group_id} does not exist", "group_id")
+    return group
+
+
+def delete_group(session: Session, group: HostGroup) -> None:
+    """Forget the group; its hosts stay."""
+    session.delete(group)
+    session.flush()
+
+
+def find_groups(session: Session, refs: Any, field: str = "groups") -> list[HostGroup]:
+    """Groups by id or name, in the given order, each once."""
+    if not isinstance(refs, list) or not all(isinstance(r, (int, str)) and not isinstance(r, bool) for r in refs):
+        raise InputError(f"{field} must be a list of group ids or names", field)
+    groups: list[HostGroup] = []
+    for ref in refs:
+        text = str(ref)
+        group = session.get(HostGroup, int(text)) if text.isascii() and text.isdigit() and int(text) <= MAX_ID \
+            else None
+        group = group or session.scalar(select(HostGroup).where(HostGroup.name == text[:255]))
+        if group is None:
+            raise NotFound(f"no group with id or name {printable(text, 80)!r}", field)
+        if group not in groups:
+            groups.append(group)
+    return groups
+
+
+def ensure_groups(session: Session, names: list[str]) -> dict[str, HostGroup]:
+    """The groups of these names, created when missing (an import brings its groups along)."""
+    out: dict[str, HostGroup] = {}
+    for name in dict.fromkeys(names):
+        group = session.scalar(select(HostGroup).where(HostGroup.name == name))
+        if group is None:
+            group = HostGroup(name=name, description="")
+            session.add(group)
+        out[name] = group
+    return out
+
+
+def group_dict(group: HostGroup) -> dict[str, Any]:
+    return {"id": group.id, "name": group.name, "description": group.description,
+            "hosts": [{"id": h.id, "name": h.name} for h in group.hosts],
+            "credential": {"id": group.credential.id, "name": group.credential.name} if group.credential else None,
+            "created_at": group.created_at.isoformat()}
