@@ -412,10 +412,14 @@ def find_clusters(apps: Mapping[str, tuple[str, Application]], peers: Sequence[P
                 link(peer.client, peer.server, "member" if equal else "replicates", "connection", ev)
     graph = nx.Graph()
     graph.add_edges_from(links)
+    components = list(nx.connected_components(graph))
+    component_of = {ref: i for i, members in enumerate(components) for ref in members}
+    links_of: list[dict[tuple[str, str], dict]] = [{} for _ in components]
+    for pair, d in links.items():
+        links_of[component_of[pair[0]]][pair] = d
     clusters = []
-    for members in nx.connected_components(graph):
+    for members, mine in zip(components, links_of):
         software = apps[min(members)][1].software
-        mine = {pair: d for pair, d in links.items() if pair[0] in members}
         roles = _roles(family(software), members, mine)
         ordered = sorted(members, key=lambda m: (roles[m] not in ("primary", "member"), m))
         evidence = tuple(Evidence(ev.source, f"{a} -> {b}: {ev.detail}", ev.rule)
