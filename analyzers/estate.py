@@ -159,7 +159,7 @@ class EstateFindings:
         data = asdict(self)
         data["apps"] = {ref: {"host": host, "key": app.key, "software": app.software, "name": app.name,
                               "confidence": app.confidence}
-                         for ref, (host, app) in self.apps.items()}
+                        for ref, (host, app) in self.apps.items()}
         return data
 
 

@@ -159,7 +159,8 @@ def members(found):
     ("etcd", "/etc/default/etcd",
      'ETCD_NAME="kv-1"\nETCD_INITIAL_CLUSTER="kv-1=http://10.0.1.1:2380,kv-2=https://kv-2:2380"\n',
      [("10.0.1.1", 2380, "member"), ("kv-2", 2380, "member")], "/etc/default/etcd:2"),
-    ("etcd", "/etc/etcd/etcd.conf.yml", "name: kv-1\ninitial-cluster: kv-1=http://10.0.1.1:2380,kv-2=http://[fd00::2]:2380\n",
+    ("etcd", "/etc/etcd/etcd.conf.yml",
+     "name: kv-1\ninitial-cluster: kv-1=http://10.0.1.1:2380,kv-2=http://[fd00::2]:2380\n",
      [("10.0.1.1", 2380, "member"), ("fd00::2", 2380, "member")], "/etc/etcd/etcd.conf.yml:2"),
     ("etcd", "/etc/sysconfig/etcd", 'ETCD_OPTS="--initial-cluster kv-1=http://10.0.1.1:2380"\n',
      [("10.0.1.1", 2380, "member")], "/etc/sysconfig/etcd:1"),
@@ -191,5 +192,6 @@ def test_postgresql_auto_conf_in_the_data_directory_belongs_to_the_app():
              cf("/var/lib/postgresql/16/main/postgresql.auto.conf", "primary_conninfo = 'host=other'\n"))
     found = facts("postgresql", files, ["/usr/lib/postgresql/15/bin/postgres", "-D", "/var/lib/postgresql/15/main",
                                         "-c", "config_file=/etc/postgresql/15/main/postgresql.conf"])
-    assert found.files == ("/etc/postgresql/15/main/postgresql.conf", "/var/lib/postgresql/15/main/postgresql.auto.conf")
+    assert found.files == ("/etc/postgresql/15/main/postgresql.conf",
+                           "/var/lib/postgresql/15/main/postgresql.auto.conf")
     assert members(found) == [("pg-1", 5432, "primary")]
