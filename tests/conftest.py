@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from flask.testing import FlaskClient  # noqa: E402
+from werkzeug.datastructures import Headers  # noqa: E402
+
 from migrator import create_app, get_db, migrate  # noqa: E402
 
 
@@ -75,10 +78,38 @@ def settings(tmp_path, database_url):
             "SSH_CONNECT_TIMEOUT": 5.0, "SSH_COMMAND_TIMEOUT": 60.0}
 
 
+class TokenClient(FlaskClient):
+    """A test client that sends `Authorization: Bearer <token>` unless the request sets its own
+    Authorization header; app.test_client() gives an admin client, token=None an anonymous one."""
+
+    token: str | None = None
+
+    def __init__(self, *args, token: str | None = "app-default", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.token = self.application.config.get("TEST_ADMIN_TOKEN") if token == "app-default" else token
+
+    def open(self, *args, **kwargs):
+        if self.token and not (args and not isinstance(args[0], str)):   # not a prebuilt request
+            headers = Headers(kwargs.pop("headers", None) or {})
+            if "Authorization" not in headers:
+                headers["Authorization"] = f"Bearer {self.token}"
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+
+def make_token(application, role: str, name: str | None = None) -> str:
+    from migrator.services import tokens
+    with get_db(application).session() as s:
+        _token, secret = tokens.create_token(s, name or f"test-{role}", role)
+    return secret
+
+
 @pytest.fixture
 def app(settings):
     migrate.upgrade(settings["DATABASE_URL"])
     application = create_app(settings)
+    application.test_client_class = TokenClient
+    application.config["TEST_ADMIN_TOKEN"] = make_token(application, "admin")
     yield application
     application.extensions["migrator.jobs"].shutdown()
     get_db(application).engine.dispose()
@@ -86,7 +117,29 @@ def app(settings):
 
 @pytest.fixture
 def client(app):
+    """An admin client (every test that is not about roles acts as an admin)."""
     return app.test_client()
+
+
+@pytest.fixture
+def admin_client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def planner_client(app):
+    return app.test_client(token=make_token(app, "planner"))
+
+
+@pytest.fixture
+def viewer_client(app):
+    return app.test_client(token=make_token(app, "viewer"))
+
+
+@pytest.fixture
+def anon_client(app):
+    """No token at all."""
+    return app.test_client(token=None)
 
 
 @pytest.fixture

@@ -1,90 +1,95 @@
-"""Hosts, scans, applications and plans."""
+"""Health, hosts (with bulk import), groups, credentials and API tokens."""
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Response, current_app, jsonify, request, url_for
+from flask import current_app, jsonify, request, url_for
+from sqlalchemy import select
 from werkzeug.exceptions import UnsupportedMediaType
 
 from migrator import get_db
 from migrator.api import bp
+from migrator.api.common import created, json_body, page
+from migrator.api.openapi import (PAGE_PARAMS, STR, array, json_content, obj, operation, path_id, query, ref)
 from migrator.credentials import CredentialCipher
-from migrator.errors import InputError, NotFound
-from migrator.models import Host, Plan, Scan
-from migrator.services import findings, hosts, plans, scans
+from migrator.errors import InputError
+from migrator.models import ApiToken, Credential, Host, HostGroup
+from migrator.services import credentials, findings, groups, hosts, tokens
+
+HOST_ID = "<int(max=9223372036854775807):host_id>"
+ID = "int(max=9223372036854775807)"
 
 
-def json_body(optional: bool = False, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """The request's JSON object; `fields`, when given, are the only keys it may have."""
-    if optional and not request.get_data(cache=True):
-        return {}
-    if not request.is_json:
-        raise UnsupportedMediaType("send the request body as application/json")
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:
-        raise InputError("the request body is nested too deeply") from None
-    if data is None and request.get_data(cache=True).strip() != b"null":
-        raise InputError("the request body is not valid JSON")
-    if not isinstance(data, dict):
-        raise InputError("the request body must be a JSON object")
-    if fields is not None:
-        unknown = sorted(set(data) - set(fields))
-        if unknown:
-            raise InputError(f"unknown field(s) {', '.join(u[:40] for u in unknown)}; known: {', '.join(fields)}",
-                             unknown[0], {u[:40]: f"unknown field; known: {', '.join(fields)}" for u in unknown})
-    return data
-
-
-def _refs(data: dict[str, Any]) -> list[str]:
-    """The hosts a request names; absent means every host, an empty list is refused."""
-    if "hosts" not in data:
-        return []
-    refs = data["hosts"]
-    if not isinstance(refs, list) or not all(isinstance(r, (int, str)) and not isinstance(r, bool) for r in refs):
-        raise InputError("hosts must be a list of host ids or names", "hosts")
-    if not refs:
-        raise InputError("hosts is an empty list: name hosts, or leave the field out to mean every host", "hosts")
-    return list(dict.fromkeys(str(r) for r in refs))
+def _cipher() -> CredentialCipher:
+    return CredentialCipher(current_app.config)
 
 
 @bp.get("/health")
+@operation(role=None, summary="Liveness", tags=["service"], responses={200: "Health"})
 def health():
     return jsonify(status="ok")
 
 
+# --- hosts ---------------------------------------------------------------------------------------
+
 @bp.get("/hosts")
+@operation(role="viewer", summary="List hosts with their last scan", errors=(404,), tags=["hosts"],
+           params=PAGE_PARAMS + [query("group", "only hosts of this group (id or name)")],
+           responses={200: {"$ref": "#/components/schemas/HostPage"}})
 def list_hosts():
     with get_db(current_app).session() as s:
-        return jsonify(items=[findings.host_summary(s, h) for h in s.query(Host).order_by(Host.id)])
+        q = select(Host)
+        if request.args.get("group"):
+            (group,) = groups.find_groups(s, [request.args["group"]], field="group")
+            q = q.where(Host.groups.any(HostGroup.id == group.id))
+        return page(s, q, Host.id, lambda h: findings.host_summary(s, h))
 
 
 @bp.post("/hosts")
+@operation(role="admin", summary="Add a host", errors=(404,), tags=["hosts"], body="HostInput",
+           description="The password (auth_method password) is stored encrypted and never returned. "
+                       "`groups` and `credential` attach the host to existing groups and a credential.",
+           responses={201: ("the host; Location names it", json_content(ref("Host")),
+                            {"Location": {"schema": STR}})})
 def create_host():
     data = json_body()
     with get_db(current_app).session() as s:
-        host = hosts.add_host(s, CredentialCipher(current_app.config), data)
-        body = hosts.host_dict(host)
-    response = jsonify(body)
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.get_host", host_id=body["id"])
-    return response
+        host = hosts.add_host(s, _cipher(), data)
+        body = findings.host_summary(s, host)
+    return created(body, url_for("api.get_host", host_id=body["id"]))
 
 
-@bp.get("/hosts/<int(max=9223372036854775807):host_id>")
+@bp.get(f"/hosts/{HOST_ID}")
+@operation(role="viewer", summary="One host", tags=["hosts"], params=[path_id("host_id", "host")],
+           responses={200: "Host"})
 def get_host(host_id: int):
     with get_db(current_app).session() as s:
         return jsonify(findings.host_summary(s, hosts.get_host(s, host_id)))
 
 
-@bp.delete("/hosts/<int(max=9223372036854775807):host_id>")
+@bp.patch(f"/hosts/{HOST_ID}")
+@operation(role="admin", summary="Change some fields of a host", errors=(404,), tags=["hosts"], body="HostPatch",
+           params=[path_id("host_id", "host")],
+           description="null clears username, key_path or password; a new auth_method drops what the old one "
+                       "used; a new address or port unpins the host key.",
+           responses={200: "Host"})
+def update_host(host_id: int):
+    data = json_body()
+    with get_db(current_app).session() as s:
+        host = hosts.update_host(s, _cipher(), hosts.get_host(s, host_id), data)
+        return jsonify(findings.host_summary(s, host))
+
+
+@bp.delete(f"/hosts/{HOST_ID}")
+@operation(role="admin", summary="Remove a host with its scans and findings", tags=["hosts"],
+           params=[path_id("host_id", "host")], responses={204: None})
 def delete_host(host_id: int):
     with get_db(current_app).session() as s:
         hosts.remove_host(s, hosts.get_host(s, host_id))
     return "", 204
 
 
-@bp.post("/hosts/<int(max=9223372036854775807):host_id>/accept-key")
+@bp.post(f"/hosts/{HOST_ID}/accept-key")
+@operation(role="admin", summary="Unpin the host key after a deliberate change", tags=["hosts"],
+           params=[path_id("host_id", "host")], responses={200: "Host"})
 def accept_host_key(host_id: int):
     """After a deliberate host key change: unpin; the next scan pins the key the host presents."""
     with get_db(current_app).session() as s:
@@ -93,86 +98,183 @@ def accept_host_key(host_id: int):
         return jsonify(findings.host_summary(s, host))
 
 
-@bp.post("/scans")
-def start_scan():
-    data = json_body(optional=True, fields=("hosts",))
-    db = get_db(current_app)
-    with db.session() as s:
-        scan = scans.create_scan(s, hosts.find_hosts(s, _refs(data)))
-        scan_id = scan.id
-        body = scans.scan_dict(scan)
-    settings = dict(current_app.config)
-    current_app.extensions["migrator.jobs"].submit(scans.run_scan, db, settings, scan_id)
-    response = jsonify(body)
-    response.status_code = 202
-    response.headers["Location"] = url_for("api.get_scan", scan_id=scan_id)
-    return response
+_IMPORT_TYPES = {"application/json": "json", "application/yaml": "yaml", "application/x-yaml": "yaml",
+                 "text/yaml": "yaml", "text/csv": "csv", "text/plain": "ansible-ini"}
+TEXT = {"type": "string"}
 
 
-@bp.get("/scans/<int(max=9223372036854775807):scan_id>")
-def get_scan(scan_id: int):
+@bp.post("/hosts/import")
+@operation(role="admin", summary="Add many hosts at once, all or none", tags=["hosts"],
+           description="The body is an inventory: JSON or YAML ({\"hosts\": [...]} or a list of hosts; an "
+                       "Ansible YAML inventory is recognised), CSV with a header row "
+                       "(name,address,port,username,key_path,groups,...), or an Ansible INI inventory "
+                       "(text/plain). `format` overrides what the media type says. Ansible's ansible_host, "
+                       "ansible_user, ansible_port, ansible_ssh_private_key_file and groups are read; groups "
+                       "that do not exist yet are created.",
+           params=[query("format", "json, yaml, csv, ansible-ini or ansible-yaml (default: from the media type)",
+                         {"type": "string", "enum": list(hosts.FORMATS)})],
+           body={"application/json": {"schema": {"oneOf": [obj({"hosts": array({"type": "object"})}, ("hosts",)),
+                                                           array({"type": "object"})]}},
+                 "application/yaml": {"schema": TEXT}, "text/csv": {"schema": TEXT},
+                 "text/plain": {"schema": TEXT, "description": "an Ansible INI inventory"}},
+           responses={201: "HostImport"})
+def import_hosts():
+    fmt = request.args.get("format") or None
+    if fmt is not None and fmt not in hosts.FORMATS:
+        raise InputError(f"format must be one of: {', '.join(hosts.FORMATS)}", "format")
+    if fmt is None:
+        fmt = _IMPORT_TYPES.get(request.mimetype)
+        if fmt is None:
+            raise UnsupportedMediaType(f"send the inventory as one of {', '.join(_IMPORT_TYPES)}, "
+                                       "or name its format with ?format=")
+    raw = request.get_data(cache=True)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("the inventory is not UTF-8 text", "file") from None
+    if not text.strip():
+        raise InputError("the inventory is empty", "file")
+    records = hosts.read_inventory(text, fmt, "the inventory")
     with get_db(current_app).session() as s:
-        scan = s.get(Scan, scan_id)
-        if scan is None:
-            raise NotFound(f"scan {scan_id} does not exist")
-        return jsonify(scans.scan_dict(scan))
-
-
-@bp.get("/applications")
-def list_applications():
-    args = request.args
-    with get_db(current_app).session() as s:
-        apps = findings.list_applications(s, host=args.get("host"), verdict=args.get("verdict"),
-                                          software=args.get("software"))
-        return jsonify(items=[findings.application_dict(a) for a in apps])
-
-
-@bp.post("/plans")
-def create_plan():
-    data = json_body(optional=True, fields=("hosts", "namespace", "overrides", "network_policies"))
-    namespace = data.get("namespace", "default")
-    network_policies = data.get("network_policies", True)
-    if not isinstance(network_policies, bool):
-        raise InputError("network_policies must be true or false", "network_policies")
-    overrides = data.get("overrides") or {}
-    if not isinstance(overrides, dict):
-        raise InputError("overrides must be an object mapping workload ids to changes", "overrides")
-    with get_db(current_app).session() as s:
-        plan = plans.create_plan(s, hosts.find_hosts(s, _refs(data)), namespace=namespace,
-                                 kubernetes_version=current_app.config.get("KUBERNETES_VERSION"),
-                                 overrides=overrides, network_policies=network_policies)
-        body = plans.plan_dict(plan)
+        added = hosts.import_hosts(s, _cipher(), records)
+        body = {"imported": len(added), "hosts": [findings.host_summary(s, h) for h in added]}
     response = jsonify(body)
     response.status_code = 201
-    response.headers["Location"] = url_for("api.get_plan", plan_id=body["id"])
     return response
 
 
-def _plan(s, plan_id: int) -> Plan:
-    plan = s.get(Plan, plan_id)
-    if plan is None:
-        raise NotFound(f"plan {plan_id} does not exist")
-    return plan
+# --- groups --------------------------------------------------------------------------------------
 
-
-@bp.get("/plans/<int(max=9223372036854775807):plan_id>/files/<path:path>")
-def get_plan_file(plan_id: int, path: str):
-    """A file generated with the plan: dockerfiles/NAME/Dockerfile, NOTES.md."""
+@bp.get("/groups")
+@operation(role="viewer", summary="List host groups", tags=["groups"], params=PAGE_PARAMS,
+           responses={200: {"$ref": "#/components/schemas/GroupPage"}})
+def list_groups():
     with get_db(current_app).session() as s:
-        text = plans.plan_file(_plan(s, plan_id), path)
-    return Response(text, mimetype="text/plain",
-                    headers={"Content-Disposition": f'attachment; filename="{path.rsplit("/", 1)[-1]}"'})
+        return page(s, select(HostGroup), HostGroup.id, groups.group_dict)
 
 
-@bp.get("/plans/<int(max=9223372036854775807):plan_id>")
-def get_plan(plan_id: int):
+@bp.post("/groups")
+@operation(role="admin", summary="Create a host group", errors=(404,), tags=["groups"], body="GroupInput",
+           responses={201: ("the group; Location names it", json_content(ref("Group")),
+                            {"Location": {"schema": STR}})})
+def create_group():
+    data = json_body()
     with get_db(current_app).session() as s:
-        return jsonify(plans.plan_dict(_plan(s, plan_id)))
+        body = groups.group_dict(groups.create_group(s, data))
+    return created(body, url_for("api.get_group", group_id=body["id"]))
 
 
-@bp.get("/plans/<int(max=9223372036854775807):plan_id>/yaml")
-def get_plan_yaml(plan_id: int):
+@bp.get(f"/groups/<{ID}:group_id>")
+@operation(role="viewer", summary="One host group", tags=["groups"], params=[path_id("group_id", "group")],
+           responses={200: "Group"})
+def get_group(group_id: int):
     with get_db(current_app).session() as s:
-        text = _plan(s, plan_id).yaml
-    return Response(text, mimetype="application/yaml",
-                    headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.yaml"'})
+        return jsonify(groups.group_dict(groups.get_group(s, group_id)))
+
+
+@bp.patch(f"/groups/<{ID}:group_id>")
+@operation(role="admin", summary="Rename a group, set its hosts or credential", errors=(404,), tags=["groups"],
+           body="GroupPatch", params=[path_id("group_id", "group")], responses={200: "Group"})
+def update_group(group_id: int):
+    data = json_body()
+    with get_db(current_app).session() as s:
+        return jsonify(groups.group_dict(groups.update_group(s, groups.get_group(s, group_id), data)))
+
+
+@bp.delete(f"/groups/<{ID}:group_id>")
+@operation(role="admin", summary="Remove a group (its hosts stay)", tags=["groups"],
+           params=[path_id("group_id", "group")], responses={204: None})
+def delete_group(group_id: int):
+    with get_db(current_app).session() as s:
+        groups.delete_group(s, groups.get_group(s, group_id))
+    return "", 204
+
+
+# --- credentials ---------------------------------------------------------------------------------
+
+@bp.get("/credentials")
+@operation(role="viewer", summary="List credentials (never their passwords)", tags=["credentials"],
+           params=PAGE_PARAMS, responses={200: {"$ref": "#/components/schemas/CredentialPage"}})
+def list_credentials():
+    with get_db(current_app).session() as s:
+        return page(s, select(Credential), Credential.id, lambda c: credentials.credential_dict(s, c))
+
+
+@bp.post("/credentials")
+@operation(role="admin", summary="Store a credential (write-only)", tags=["credentials"], body="CredentialInput",
+           description="kind key needs key_path (a file on the migrator server), kind password a password "
+                       "(stored encrypted, never returned), kind agent uses ssh-agent. Attach it to hosts or "
+                       "groups with their `credential` field; a scan uses the host's credential, else its "
+                       "first group's, else the host's own fields.",
+           responses={201: ("the credential; Location names it", json_content(ref("Credential")),
+                            {"Location": {"schema": STR}})})
+def create_credential():
+    data = json_body()
+    with get_db(current_app).session() as s:
+        body = credentials.credential_dict(s, credentials.create_credential(s, _cipher(), data))
+    return created(body, url_for("api.get_credential", credential_id=body["id"]))
+
+
+@bp.get(f"/credentials/<{ID}:credential_id>")
+@operation(role="viewer", summary="One credential (never its password)", tags=["credentials"],
+           params=[path_id("credential_id", "credential")], responses={200: "Credential"})
+def get_credential(credential_id: int):
+    with get_db(current_app).session() as s:
+        return jsonify(credentials.credential_dict(s, credentials.get_credential(s, credential_id)))
+
+
+@bp.patch(f"/credentials/<{ID}:credential_id>")
+@operation(role="admin", summary="Change a credential", tags=["credentials"], body="CredentialPatch",
+           params=[path_id("credential_id", "credential")], responses={200: "Credential"})
+def update_credential(credential_id: int):
+    data = json_body()
+    with get_db(current_app).session() as s:
+        cred = credentials.update_credential(s, _cipher(), credentials.get_credential(s, credential_id), data)
+        return jsonify(credentials.credential_dict(s, cred))
+
+
+@bp.delete(f"/credentials/<{ID}:credential_id>")
+@operation(role="admin", summary="Remove a credential (its hosts and groups fall back)", tags=["credentials"],
+           params=[path_id("credential_id", "credential")], responses={204: None})
+def delete_credential(credential_id: int):
+    with get_db(current_app).session() as s:
+        credentials.delete_credential(s, credentials.get_credential(s, credential_id))
+    return "", 204
+
+
+# --- tokens --------------------------------------------------------------------------------------
+
+@bp.get("/tokens")
+@operation(role="admin", summary="List API tokens (never their secrets)", tags=["tokens"], params=PAGE_PARAMS,
+           responses={200: {"$ref": "#/components/schemas/TokenPage"}})
+def list_tokens():
+    with get_db(current_app).session() as s:
+        return page(s, select(ApiToken), ApiToken.id, tokens.token_dict)
+
+
+@bp.post("/tokens")
+@operation(role="admin", summary="Create an API token; its secret is shown this once", tags=["tokens"],
+           body="TokenInput", responses={201: ("the token with its secret", json_content(ref("NewToken")),
+                                               {"Location": {"schema": STR}})})
+def create_token():
+    data = json_body(fields=("name", "role"))
+    with get_db(current_app).session() as s:
+        token, secret = tokens.create_token(s, data.get("name"), data.get("role"))
+        body = {**tokens.token_dict(token), "secret": secret}
+    return created(body, url_for("api.get_token", token_id=body["id"]))
+
+
+@bp.get(f"/tokens/<{ID}:token_id>")
+@operation(role="admin", summary="One API token", tags=["tokens"], params=[path_id("token_id", "token")],
+           responses={200: "Token"})
+def get_token(token_id: int):
+    with get_db(current_app).session() as s:
+        return jsonify(tokens.token_dict(tokens.get_token(s, token_id)))
+
+
+@bp.delete(f"/tokens/<{ID}:token_id>")
+@operation(role="admin", summary="Revoke an API token", tags=["tokens"], params=[path_id("token_id", "token")],
+           responses={200: "Token"})
+def revoke_token(token_id: int):
+    with get_db(current_app).session() as s:
+        return jsonify(tokens.token_dict(tokens.revoke_token(s, tokens.get_token(s, token_id))))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from migrator.errors import InputError
@@ -22,15 +22,18 @@ def latest_snapshots(session: Session, host_ids: list[int] | None = None) -> lis
     return list(session.scalars(select(Snapshot).join(sub, Snapshot.id == sub.c.id).order_by(Snapshot.host_id)))
 
 
-def list_applications(session: Session, *, host: str | None = None, verdict: str | None = None,
-                      software: str | None = None) -> list[Application]:
+CATEGORIES_HINT = "app, database, cache, queue, web, ... (as the analyzers name them)"
+
+
+def applications_query(session: Session, *, host: str | None = None, verdict: str | None = None,
+                       software: str | None = None, category: str | None = None) -> Select:
+    """The applications of each host's latest snapshot, filtered (host: id or name)."""
     if verdict is not None and verdict not in VERDICTS:
         raise InputError(f"verdict must be one of {', '.join(VERDICTS)}", "verdict")
     ids = [s.id for s in latest_snapshots(session)]
     query = (select(Application).where(Application.snapshot_id.in_(ids))
              .options(selectinload(Application.ports), selectinload(Application.state_locations),
-                      selectinload(Application.peers), selectinload(Application.host))
-             .order_by(Application.host_id, Application.key))
+                      selectinload(Application.peers), selectinload(Application.host)))
     if host:
         (h,) = find_hosts(session, [host])
         query = query.where(Application.host_id == h.id)
@@ -38,7 +41,24 @@ def list_applications(session: Session, *, host: str | None = None, verdict: str
         query = query.where(Application.verdict == verdict)
     if software:
         query = query.where(Application.software == software)
-    return list(session.scalars(query))
+    if category:
+        query = query.where(Application.category == category)
+    return query
+
+
+def list_applications(session: Session, *, host: str | None = None, verdict: str | None = None,
+                      software: str | None = None, category: str | None = None) -> list[Application]:
+    query = applications_query(session, host=host, verdict=verdict, software=software, category=category)
+    return list(session.scalars(query.order_by(Application.host_id, Application.key)))
+
+
+def snapshot_dict(snapshot: Snapshot) -> dict[str, Any]:
+    """A stored snapshot's facts about itself (the raw output stays in the database)."""
+    return {"id": snapshot.id, "host_id": snapshot.host_id, "host": snapshot.scan_host.host.name,
+            "scan_id": snapshot.scan_host.scan_id, "collected_at": snapshot.collected_at.isoformat(),
+            "missing": list(snapshot.missing or []), "sections": snapshot.sections or {},
+            "duration_s": snapshot.duration_s, "bytes_in": snapshot.bytes_in,
+            "applications": len(snapshot.applications)}
 
 
 def application_dict(app: Application) -> dict[str, Any]:

@@ -44,13 +44,21 @@ def plan_model(session: Session, hosts: list[Host], *, namespace: str = "default
 
 def create_plan(session: Session, hosts: list[Host], *, namespace: str = "default",
                 kubernetes_version: str | None = None, overrides: Mapping[str, Mapping] | None = None,
-                network_policies: bool = True) -> Plan:
+                network_policies: bool = True, stored_overrides: bool = True) -> Plan:
+    """A new plan (a new version: plans are never changed, only added). The stored overrides
+    (migrator.services.overrides) apply first, then `overrides`, key by key."""
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise InputError("overrides must map workload ids to changes", "overrides")
+    if stored_overrides:
+        overrides = merged_overrides(session, overrides)
     model, host_ids = plan_model(session, hosts, namespace=namespace, overrides=overrides,
                                  network_policies=network_policies)
     text = export_plan(model)
     problems = [asdict(p) for p in validate_yaml(text, kubernetes_version)]
     plan = Plan(namespace=namespace, host_ids=host_ids, yaml=text, valid=not problems, problems=problems,
-                summary={**summary(model, len(host_ids)), GENERATED_FILES: generated_files(model)})
+                overrides={k: dict(v) for k, v in (overrides or {}).items()},
+                summary={**summary(model, len(host_ids)), GENERATED_FILES: generated_files(model),
+                         KUSTOMIZE_FILES: export_kustomize(model)})
     session.add(plan)
     session.flush()
     return plan
@@ -59,6 +67,58 @@ def create_plan(session: Session, hosts: list[Host], *, namespace: str = "defaul
 # Key of the plan row's summary that keeps the generated files (path -> text): the Dockerfiles of the
 # images to build and NOTES.md, as the plan was made (the findings may have changed since).
 GENERATED_FILES = "generated_files"
+# ... and the Kustomize tree of the plan (path -> text), as the plan was made.
+KUSTOMIZE_FILES = "kustomize_files"
+
+
+def merged_overrides(session: Session, extra: Mapping[str, Mapping] | None) -> dict[str, dict]:
+    from migrator.services.overrides import merged
+    return merged(session, extra)
+
+
+def stored_kustomize(plan: Plan) -> dict[str, str]:
+    """The Kustomize tree of a stored plan, path -> text; NotFound for plans made before it was kept."""
+    files = (plan.summary or {}).get(KUSTOMIZE_FILES)
+    if not files:
+        raise NotFound(f"plan {plan.id} was made before plans kept their Kustomize tree: make a new plan", "plan_id")
+    return dict(sorted(files.items()))
+
+
+def kustomize_zip(plan: Plan) -> bytes:
+    """The plan's Kustomize tree as a zip archive (one folder, plan-ID/)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, text in stored_kustomize(plan).items():
+            archive.writestr(f"plan-{plan.id}/{path}", text)
+    return buffer.getvalue()
+
+
+def diff(plan: Plan, against: Plan) -> str:
+    """The unified diff of the YAML of `against` (before) and `plan` (after)."""
+    import difflib
+
+    return "".join(difflib.unified_diff(against.yaml.splitlines(keepends=True), plan.yaml.splitlines(keepends=True),
+                                        fromfile=f"plan-{against.id}.yaml", tofile=f"plan-{plan.id}.yaml"))
+
+
+def revalidate(plan: Plan, kubernetes_version: str | None = None) -> dict[str, Any]:
+    """Validate a stored plan again (for another Kubernetes version, or newer schemas); the plan keeps
+    the result."""
+    import kubernetes_validate
+
+    if kubernetes_version is not None:
+        known = sorted(set(kubernetes_validate.utils.all_versions()),
+                       key=lambda v: tuple(int(x) for x in v.split(".")))
+        if not isinstance(kubernetes_version, str) or kubernetes_version not in known:
+            raise InputError(f"kubernetes_version must be one of {', '.join(known[-8:])} (or older: "
+                             f"{known[0]} and up)", "kubernetes_version")
+    problems = [asdict(p) for p in validate_yaml(plan.yaml, kubernetes_version)]
+    plan.valid, plan.problems = not problems, problems
+    return {"plan_id": plan.id, "kubernetes_version": kubernetes_version, "valid": not problems,
+            "problems": problems}
 
 
 def plan_files(plan: Plan) -> dict[str, str]:
@@ -117,6 +177,7 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
     """The plan in JSON terms; its generated files as paths (summary["files"]), each from plan_file."""
     stored = dict(plan.summary or {})
     files = sorted(stored.pop(GENERATED_FILES, None) or {})
-    return {"id": plan.id, "created_at": plan.created_at.isoformat(), "namespace": plan.namespace,
-            "host_ids": plan.host_ids, "valid": plan.valid, "problems": plan.problems,
-            "summary": {**stored, "files": files}}
+    stored.pop(KUSTOMIZE_FILES, None)
+    return {"id": plan.id, "version": plan.id, "created_at": plan.created_at.isoformat(),
+            "namespace": plan.namespace, "host_ids": plan.host_ids, "valid": plan.valid, "problems": plan.problems,
+            "overrides": plan.overrides or {}, "summary": {**stored, "files": files}}

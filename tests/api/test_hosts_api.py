@@ -99,7 +99,7 @@ def test_delete_accept_key_and_last_scan_fields(client):
 
 def test_applications_by_host_id_and_unknown_host(client):
     r = client.post("/api/v1/hosts", json={"name": "a", "address": "10.0.0.1"})
-    assert client.get(f"/api/v1/applications?host={r.json['id']}").json == {"items": []}
+    assert client.get(f"/api/v1/applications?host={r.json['id']}").json == {"items": [], "next": None}
     r = client.get("/api/v1/applications?host=nosuch")
     assert r.status_code == 404 and "nosuch" in r.json["detail"]
 

@@ -35,7 +35,7 @@ def test_unknown_scan_and_plan_are_404(client):
 
 
 def test_applications_filter_is_validated(client):
-    assert client.get("/api/v1/applications").json == {"items": []}
+    assert client.get("/api/v1/applications").json == {"items": [], "next": None}
     r = client.get("/api/v1/applications?verdict=maybe")
     assert r.status_code == 422 and "verdict" in r.json["errors"]
 
