@@ -144,7 +144,8 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
                                                                                        *config.keys))),
             secrets=secrets,
             verdict=decided, verdict_reason=reason, confidence=confidence, evidence=tuple(evidence),
-            rss_kib=sum(p.rss_kib for p in group), cpu_percent=_cpu_percent(group, facts)))
+            rss_kib=sum(p.rss_kib for p in group), cpu_percent=_cpu_percent(group, facts),
+            declared_members=config.members))
     os_release = facts.get("os_release", {})
     cpu = facts.get("cpuinfo", None)
     return HostFindings(
