@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from analyzers.estate import EstateFindings
+from analyzers.estate import EstateFindings, OrderEdge, Peer
 from analyzers.findings import STATELESS, HostFindings
 
 from migrator.planner.model import (CLUSTER, CRONJOB, DAEMONSET, DEPLOYMENT, INGRESS, LOADBALANCER, NONE,
@@ -24,7 +24,8 @@ def connect(workloads: Sequence[PlannedWorkload], estate: EstateFindings,
             hosts: Sequence[tuple[str, HostFindings]], namespace: str,
             exposure: Mapping[str, str], policies: bool = True) -> list[PlannedWorkload]:
     """Every workload with its estate decisions made; workloads are named and overridden already."""
-    exposed = [_expose(w, estate, exposure.get(w.name)) if w.kind != CRONJOB else w for w in workloads]
+    index = _Index.of(estate)
+    exposed = [_expose(w, index, exposure.get(w.name)) if w.kind != CRONJOB else w for w in workloads]
     owner = {ref: w for w in exposed for ref in w.refs}
     findings = dict(hosts)
     wave_of = {ref: i + 1 for i, wave in enumerate(estate.waves) for ref in wave}
@@ -34,11 +35,11 @@ def connect(workloads: Sequence[PlannedWorkload], estate: EstateFindings,
         if w.kind == CRONJOB:
             done.append(w)
             continue
-        w = _waits_and_addresses(w, estate, owner, findings)
+        w = _waits_and_addresses(w, index, owner, findings)
         if w.kind == STATEFULSET and len(w.refs) > 1:
             w = _cluster_addresses(w, namespace, findings)
         notes = list(w.notes)
-        allow = _allow(w, estate, owner, monitoring, notes)
+        allow = _allow(w, index, owner, monitoring, notes)
         w = replace(w, allow=allow, notes=tuple(notes) if policies else w.notes)
         w = _scale(w)
         waves = [wave_of[r] for r in w.refs if r in wave_of]
@@ -46,6 +47,37 @@ def connect(workloads: Sequence[PlannedWorkload], estate: EstateFindings,
             w = replace(w, wave=min(waves), annotations={**w.annotations, "migrator.io/wave": str(min(waves))})
         done.append(w)
     return done
+
+
+@dataclass(frozen=True)
+class _Index:
+    """The estate's peers, routes and order edges by application, so each workload looks up its
+    own instead of scanning the whole estate (plans of thousands of hosts stay linear)."""
+
+    routes: Mapping[tuple[str, int], object]
+    by_client: Mapping[str, list[Peer]]
+    by_server: Mapping[str, list[Peer]]
+    after: Mapping[str, list[OrderEdge]]
+    position: Mapping[int, int]
+
+    @classmethod
+    def of(cls, estate: EstateFindings) -> "_Index":
+        by_client: dict[str, list[Peer]] = defaultdict(list)
+        by_server: dict[str, list[Peer]] = defaultdict(list)
+        for peer in estate.peers:
+            by_client[peer.client].append(peer)
+            by_server[peer.server].append(peer)
+        after: dict[str, list[OrderEdge]] = defaultdict(list)
+        for edge in estate.order:
+            after[edge.after].append(edge)
+        return cls({(r.app, r.port): r for r in estate.routes}, by_client, by_server, after,
+                   {id(p): i for i, p in enumerate(estate.peers)})
+
+    def peers(self, refs: Sequence[str], side: str) -> list[Peer]:
+        """Peers whose client (side='client') or server is one of `refs`, in estate order."""
+        table = self.by_client if side == "client" else self.by_server
+        found = {id(p): p for ref in refs for p in table.get(ref, ())}
+        return [found[k] for k in sorted(found, key=self.position.__getitem__)]
 
 
 def plan_waves(workloads: Sequence[PlannedWorkload]) -> tuple[tuple[str, ...], ...]:
@@ -57,9 +89,9 @@ def plan_waves(workloads: Sequence[PlannedWorkload]) -> tuple[tuple[str, ...], .
     return tuple(tuple(sorted(waves[i])) for i in sorted(waves))
 
 
-def _expose(w: PlannedWorkload, estate: EstateFindings, override: str | None) -> PlannedWorkload:
+def _expose(w: PlannedWorkload, index: _Index, override: str | None) -> PlannedWorkload:
     """How each port is reached: external clients seen -> Ingress (HTTP) or LoadBalancer, else ClusterIP."""
-    route_of = {(r.app, r.port): r for r in estate.routes}
+    route_of = index.routes
     notes = list(w.notes)
     service = w.service
     ports = []
@@ -90,14 +122,14 @@ def _expose(w: PlannedWorkload, estate: EstateFindings, override: str | None) ->
         service = False
         notes.append("exposure overridden to none: no Service")
     elif w.kind == DAEMONSET and override is None:
-        used = any(peer.server in w.refs and peer.client not in w.refs for peer in estate.peers)
+        used = any(peer.client not in w.refs for peer in index.peers(w.refs, "server"))
         if not used and all(p.exposure == CLUSTER for p in ports):
             service = False
             notes.append("no peer was seen using the agent's ports: no Service")
     return replace(w, ports=tuple(ports), service=service, notes=tuple(notes))
 
 
-def _waits_and_addresses(w: PlannedWorkload, estate: EstateFindings, owner: Mapping[str, PlannedWorkload],
+def _waits_and_addresses(w: PlannedWorkload, index: _Index, owner: Mapping[str, PlannedWorkload],
                          findings: Mapping[str, HostFindings]) -> PlannedWorkload:
     """initContainers waiting for each server the workload's apps connect to (and units they start
     after), and the servers' addresses in its arguments rewritten to their Services."""
@@ -105,9 +137,7 @@ def _waits_and_addresses(w: PlannedWorkload, estate: EstateFindings, owner: Mapp
     waits: dict[tuple[str, int], WaitFor] = {}
     targets: dict[tuple[str, int], str] = {}
     reached: dict[tuple[str, int], list[str]] = {}
-    for peer in estate.peers:
-        if peer.client not in w.refs:
-            continue
+    for peer in index.peers(w.refs, "client"):
         server = owner.get(peer.server)
         if server is None:
             notes.append(f"connects to {peer.server}:{peer.port}, which is not in the plan")
@@ -124,9 +154,10 @@ def _waits_and_addresses(w: PlannedWorkload, estate: EstateFindings, owner: Mapp
         for address in host_addresses(server_host, findings.get(server_host), loopback=client_host == server_host):
             targets[(address, peer.port)] = server.name
         reached.setdefault((server.name, peer.port), []).append(peer.server)
-    for edge in estate.order:
+    for edge in sorted({id(e): e for ref in w.refs for e in index.after.get(ref, ())}.values(),
+                       key=lambda e: (e.before, e.after)):
         server = owner.get(edge.before)
-        if edge.after not in w.refs or server is None or server.name == w.name or "ordered after" not in edge.reason:
+        if server is None or server.name == w.name or "ordered after" not in edge.reason:
             continue
         if server.exposed and not any(s == server.name for s, _ in waits):
             port = server.ports[0].port
@@ -148,18 +179,18 @@ def _cluster_addresses(w: PlannedWorkload, namespace: str, findings: Mapping[str
     return replace(w, args=args, env=env, notes=w.notes + tuple(notes))
 
 
-def _allow(w: PlannedWorkload, estate: EstateFindings, owner: Mapping[str, PlannedWorkload],
+def _allow(w: PlannedWorkload, index: _Index, owner: Mapping[str, PlannedWorkload],
            monitoring: Sequence[str], notes: list[str]) -> tuple[AllowRule, ...]:
     """Per port, exactly the workloads seen connecting (members of a cluster reach each other;
     monitoring reaches agents), and anyone for ports exposed outside the cluster."""
     if not w.exposed:
         return ()
     rules = []
+    served = index.peers(w.refs, "server")
     for p in w.ports:
-        clients = {owner[peer.client].name for peer in estate.peers
-                   if peer.server in w.refs and peer.port == p.port and peer.client in owner}
-        why = [f"seen: {', '.join(sorted(peer.client for peer in estate.peers if peer.server in w.refs and peer.port == p.port))}"] \
-            if clients else []
+        seen = [peer for peer in served if peer.port == p.port]
+        clients = {owner[peer.client].name for peer in seen if peer.client in owner}
+        why = [f"seen: {', '.join(sorted(peer.client for peer in seen))}"] if clients else []
         if w.kind == STATEFULSET and w.replicas > 1:
             clients.add(w.name)
             why.append("cluster members reach each other")
