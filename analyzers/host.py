@@ -12,7 +12,7 @@ from analyzers.findings import Application, HostFindings
 from analyzers.jobs import scheduled_jobs
 from analyzers.network import sockets_by_pid
 from analyzers.secrets import redact_sections
-from analyzers.state import find_state, verdict, with_usage
+from analyzers.state import config_locations, find_state, verdict, with_usage
 from analyzers.units import match_unit, template_of, unit_dependencies
 
 # software -> package names that carry its version
@@ -124,6 +124,7 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
         env_files = environment_files(unit_file, configs) if unit_file is not None else ()
         config_files = tuple(dict.fromkeys((*config.files, *env_files)))
         locations, ignored = find_state(ident.software, group, mounts, config.data_dirs)
+        locations += config_locations(config_files, mounts)
         locations = with_usage(locations, usage or {})
         decided, reason, confidence = verdict(ident.software, locations, ignored)
         evidence = [identity_evidence(ident, leader), Evidence("rule", reason, "verdict")]

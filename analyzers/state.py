@@ -68,7 +68,7 @@ def positional_after(cmdline: Iterable[str], word: str) -> str | None:
 
 
 def path_kind(path: str) -> str:
-    """data | log | pid | socket | temp | run, from the path alone."""
+    """data | log | pid | socket | temp | cache, from the path alone."""
     name = os.path.basename(path)
     if path.startswith("/var/log/") or name.endswith((".log", ".log.1")) or "/log/" in path:
         return "log"
@@ -79,7 +79,7 @@ def path_kind(path: str) -> str:
     if path.startswith(("/tmp/", "/var/tmp/", "/dev/shm/")):
         return "temp"
     if path.startswith(("/run/", "/var/run/")):
-        return "run"
+        return "temp"          # runtime files: gone at reboot
     if "/cache/" in path or path.startswith("/var/cache/"):
         return "cache"
     return "data"
@@ -114,6 +114,7 @@ def find_state(software: str, group: list, mounts,
     config_dirs: data directories the app's own config files name (analyzers.configs); they
     count after a command-line flag and before the software's default."""
     found: dict[str, list[Evidence]] = {}
+    other: dict[tuple[str, str], list[Evidence]] = {}
     ignored: list[str] = []
     leader = group[0]
     flag = None
@@ -149,9 +150,11 @@ def find_state(software: str, group: list, mounts,
             fstype, fsclass = mount_of(target, mounts)
             if kind != "data":
                 ignored.append(f"{target}: {kind} file, not state")
+                _note(other, kind, target, proc, f)
                 continue
             if fsclass == "tmpfs":
                 ignored.append(f"{target}: on {fstype}, lost at reboot, not state")
+                _note(other, "temp", target, proc, f)
                 continue
             root = next((p for p in found if target == p or target.startswith(p.rstrip("/") + "/")), None)
             root = root or data_root(target)
@@ -162,7 +165,30 @@ def find_state(software: str, group: list, mounts,
         fstype, fsclass = mount_of(path, mounts)
         locations.append(StateLocation(path=path, kind="data", fstype=fstype, filesystem=fsclass,
                                        evidence=tuple(evidence[:10])))
+    for (kind, path), evidence in sorted(other.items()):
+        if not any(path == loc.path or path.startswith(loc.path.rstrip("/") + "/") for loc in locations):
+            fstype, fsclass = mount_of(path, mounts)
+            locations.append(StateLocation(path=path, kind=kind, fstype=fstype, filesystem=fsclass,
+                                           evidence=tuple(evidence[:10])))
     return locations, ignored
+
+
+def config_locations(paths: Sequence[str], mounts) -> list[StateLocation]:
+    """The app's configuration files as locations of kind config (they become ConfigMaps, not volumes)."""
+    out = []
+    for path in paths:
+        fstype, fsclass = mount_of(path, mounts)
+        out.append(StateLocation(path=path, kind="config", fstype=fstype, filesystem=fsclass,
+                                 evidence=(Evidence("configs", f"configuration file {path}", "config-file"),)))
+    return out
+
+
+def _note(other: dict, kind: str, target: str, proc, f) -> None:
+    """A written file that is not state, kept with its kind: logs and temp files by directory,
+    pid files and sockets as themselves."""
+    path = target if kind in ("pid", "socket") else (os.path.dirname(target) or "/")
+    other.setdefault((kind, path), []).append(
+        Evidence("processes", f"pid {proc.pid} writes {target} (fd {f.fd})", f"{kind}-file"))
 
 
 def with_usage(locations: list[StateLocation], usage: Mapping[str, object]) -> list[StateLocation]:

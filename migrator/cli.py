@@ -304,7 +304,7 @@ def apps(obj: Context, host, verdict, software, as_json) -> None:
         _echo(f"  ports: {ports}")
         for st in r["state"]:
             size = "unmeasured" if st["size_bytes"] is None else _size(st["size_bytes"])
-            _echo(f"  state: {st['path']} ({st['filesystem']}, {size})")
+            _echo(f"  {st['kind']}: {st['path']} ({st['filesystem']}, {size})")
         for e in r["evidence"][:4]:
             _echo(f"  evidence [{e['rule']}]: {e['detail']}")
 

@@ -85,7 +85,7 @@ def found_items(estate: EstateFindings) -> dict[str, set[tuple]]:
         n = name(ref)
         items["applications"].add((n,))
         items["stateful"].add((n, app.stateful))
-        items["state_paths"].update((n, s.path) for s in app.state)
+        items["state_paths"].update((n, s.path) for s in app.state if s.kind == "data")
         items["ports"].update((n, l.port, l.scope) for l in app.listeners)
     items["peers"] = {(name(p.client), name(p.server), p.port) for p in estate.peers}
     items["order"] = {(name(o.before), name(o.after)) for o in estate.order}

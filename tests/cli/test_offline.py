@@ -126,7 +126,7 @@ def test_hosts_list_remove_accept_key_and_filters(cli, app):
     assert cli("apps", "--software", "nosuch").output.strip() == "no applications match these filters"
     r = cli("apps", "--host", "nosuch")
     assert r.exit_code == 1 and "no host with id or name 'nosuch'" in r.output
-    assert "state: /var/lib/redis (local, " in cli("apps", "--host", "app-1").output
+    assert "data: /var/lib/redis (local, " in cli("apps", "--host", "app-1").output
     with get_db(app).session() as s:
         s.query(Host).filter_by(name="app-1").one().host_key = "ssh-ed25519 AAAA"
     r = cli("hosts", "accept-key", "app-1")

@@ -33,13 +33,14 @@ def assert_findings(apps, host_name):
     by_software = {a["software"]: a for a in apps if a["host"] == host_name}
     redis, web = by_software["redis"], by_software["python-app"]
     assert redis["verdict"] == "stateful"
+    redis["state"] = [s for s in redis["state"] if s["kind"] == "data"]       # logs and configs listed apart
     assert [s["path"] for s in redis["state"]] == ["/var/lib/redis"]
     assert redis["state"][0]["size_bytes"] > 0 and redis["state"][0]["file_count"] >= 1
     assert {(p["port"], p["scope"]) for p in redis["ports"]} == {(6379, "all")}
     assert any(e["rule"] == "open-for-write" and "appendonly" in e["detail"] for e in redis["state"][0]["evidence"])
     assert web["verdict"] == "stateless" and web["name"] == "webapp"
     assert {(p["port"], p["scope"]) for p in web["ports"]} == {(8080, "all")}
-    assert web["state"] == []
+    assert [(s["path"], s["kind"]) for s in web["state"]] == [("/var/log/webapp", "log")]
     # host plumbing (sshd, the scan's own shell, init) is not an application
     assert set(by_software) <= {"redis", "python-app"}, set(by_software)
     return redis

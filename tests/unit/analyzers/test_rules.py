@@ -100,12 +100,13 @@ def test_identify(cmdline, exe, software, name):
     assert (ident.software, ident.name) == (software, name)
 
 
-def test_redis_state_from_cwd_and_aof_and_logs_ignored():
+def test_redis_state_from_cwd_and_aof_and_logs_kept_apart():
     redis = proc(7, 1, ["/usr/bin/redis-server", "0.0.0.0:6379"], "/usr/bin/redis-server", cwd="/var/lib/redis",
                  files=[wfile(3, "/var/lib/redis/appendonlydir/appendonly.aof.1.incr.aof"),
                         wfile(4, "/var/log/redis/redis.log"), wfile(5, "/run/redis/redis.pid")])
     locations, ignored = find_state("redis", [redis], MOUNTS)
-    assert [l.path for l in locations] == ["/var/lib/redis"]
+    assert [(l.path, l.kind, l.filesystem) for l in locations] == [
+        ("/var/lib/redis", "data", "local"), ("/var/log/redis", "log", "local"), ("/run/redis/redis.pid", "pid", "tmpfs")]
     assert {e.rule for e in locations[0].evidence} == {"database-cwd", "open-for-write"}
     assert len(ignored) == 2
     assert verdict("redis", locations, ignored)[0] == "stateful"
@@ -115,7 +116,7 @@ def test_logs_and_tmpfs_alone_are_stateless():
     app = proc(8, 1, ["python3", "app.py"], "/usr/bin/python3",
                files=[wfile(3, "/var/log/app/app.log"), wfile(4, "/run/app/state.db"), wfile(5, "/tmp/upload.part")])
     locations, ignored = find_state("python-app", [app], MOUNTS)
-    assert locations == []
+    assert [(l.path, l.kind) for l in locations] == [("/var/log/app", "log"), ("/run/app", "temp"), ("/tmp", "temp")]
     decided, reason, _ = verdict("python-app", locations, ignored)
     assert decided == "stateless" and "logs" in reason
 
