@@ -22,6 +22,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["migrator.jobs"] = JobRunner()
 
     from migrator.api import bp as api_bp
+    from migrator.api.common import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
     from migrator.web import bp as web_bp
 
     app.register_blueprint(api_bp)

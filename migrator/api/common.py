@@ -6,7 +6,9 @@ from typing import Any, Callable
 from flask import Response, current_app, jsonify, request, url_for
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import NotFound as HTTPNotFound
 from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.routing import BaseConverter
 
 from migrator.errors import InputError
 
@@ -85,3 +87,20 @@ def created(body: dict, location: str, status: int = 201) -> Response:
     response.status_code = status
     response.headers["Location"] = location
     return response
+
+
+class IdConverter(BaseConverter):
+    """<id:name>: a record id. Digits only (ASCII); one too large for any record is a plain 404, the
+    same for every method (int(max=...) made werkzeug answer some methods with 405)."""
+
+    regex = r"[0-9]+"
+    weight = 50
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_ID:
+            raise HTTPNotFound(f"no record has the id {value[:30]}")
+        return number
+
+    def to_url(self, value) -> str:
+        return str(int(value))

@@ -53,7 +53,7 @@ ID_OR_NAME = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "m
 
 def path_id(name: str, what: str) -> dict:
     return {"name": name, "in": "path", "required": True, "description": f"id of the {what}",
-            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID}}
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID}, "example": 1}
 
 
 def query(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict:

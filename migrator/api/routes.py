@@ -14,8 +14,8 @@ from migrator.errors import InputError
 from migrator.models import ApiToken, Credential, Host, HostGroup
 from migrator.services import credentials, findings, groups, hosts, tokens
 
-HOST_ID = "<int(max=9223372036854775807):host_id>"
-ID = "int(max=9223372036854775807)"
+HOST_ID = "<id:host_id>"
+ID = "id"
 
 
 def _cipher() -> CredentialCipher:

@@ -12,7 +12,7 @@ from migrator.errors import InputError, NotFound
 from migrator.models import Plan, PlanOverride, Scan, Snapshot
 from migrator.services import estate, findings, groups, hosts, overrides, plans, scans
 
-ID = "int(max=9223372036854775807)"
+ID = "id"
 HOSTS_PARAM = query("hosts", "only these hosts: ids or names separated by commas (default: every host)")
 GROUPS_PARAM = query("groups", "only the hosts of these groups: ids or names separated by commas")
 
@@ -263,7 +263,8 @@ def get_plan(plan_id: int):
 
 @bp.get(f"/plans/<{ID}:plan_id>/yaml")
 @operation(role="viewer", summary="The plan as multi-document YAML", tags=["plans"], params=PLAN_ID,
-           responses={200: ("the YAML", {"application/yaml": {"schema": STR}})})
+           responses={200: ("the plan's objects as multi-document YAML (documents separated by ---)",
+                             {"application/yaml": {}})})
 def get_plan_yaml(plan_id: int):
     with get_db(current_app).session() as s:
         text = _plan(s, plan_id).yaml

@@ -70,10 +70,11 @@ def _apply(session: Session, group: HostGroup, fields: Mapping[str, Any]) -> Non
 def create_group(session: Session, data: Any) -> HostGroup:
     fields = _validate(data, partial=False)
     group = HostGroup(description="")
-    _apply(session, group, fields)
+    with session.no_autoflush:      # the group joins the session below, whole
+        _apply(session, group, fields)
+    session.add(group)
     try:
         with session.begin_nested():
-            session.add(group)
             session.flush()
     except IntegrityError:
         raise InputError(f"a group named {fields['name']!r} already exists", "name") from None

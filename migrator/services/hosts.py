@@ -165,7 +165,8 @@ def add_host(session: Session, cipher: CredentialCipher, data: Mapping[str, Any]
     if session.scalar(select(Host).where(Host.name == fields["name"])) is not None:
         raise taken
     host = _new_host(cipher, fields)
-    _set_relations(session, host, relations)
+    with session.no_autoflush:
+        _set_relations(session, host, relations)
     try:
         with session.begin_nested():       # a concurrent add of the same name loses here, cleanly
             session.add(host)
