@@ -248,7 +248,7 @@ def tokens_list(obj: Context, as_json: bool) -> None:
 
 
 @tokens_group.command("revoke")
-@click.argument("token_id", type=click.IntRange(0, 2 ** 63 - 1))
+@click.argument("token_id", type=click.IntRange(0, 2 ** 31 - 1))
 @click.pass_obj
 def tokens_revoke(obj: Context, token_id: int) -> None:
     """Revoke an API token: it stops working at once."""

@@ -12,7 +12,7 @@ from werkzeug.routing import BaseConverter
 
 from migrator.errors import InputError
 
-MAX_ID = 2 ** 63 - 1
+MAX_ID = 2 ** 31 - 1   # the largest id an Integer primary key holds (PostgreSQL: 32 bits)
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 

@@ -12,7 +12,7 @@ from apispec_webframeworks.flask import FlaskPlugin
 from flask import Flask
 
 API_VERSION = "1.0.0"
-MAX_ID = 2 ** 63 - 1
+MAX_ID = 2 ** 31 - 1   # the largest id an Integer primary key holds (PostgreSQL: 32 bits)
 
 # --- helpers to write schemas and operations briefly -------------------------------------------------
 

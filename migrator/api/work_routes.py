@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from migrator import get_db
 from migrator.api import bp
-from migrator.api.common import created, int_arg, json_body, page, refs
+from migrator.api.common import MAX_ID, created, int_arg, json_body, page, refs
 from migrator.api.openapi import (PAGE_PARAMS, STR, json_content, operation, path_id, query, ref)
 from migrator.errors import InputError, NotFound
 from migrator.models import Plan, PlanOverride, Scan, Snapshot
@@ -300,10 +300,10 @@ def get_plan_file(plan_id: int, path: str):
 @bp.get(f"/plans/<{ID}:plan_id>/diff")
 @operation(role="viewer", summary="Unified diff of two plans' YAML", tags=["plans"],
            params=PLAN_ID + [query("against", "the plan to compare with (default: the version before)",
-                                   {"type": "integer", "minimum": 0, "maximum": 2 ** 63 - 1})],
+                                   {"type": "integer", "minimum": 0, "maximum": MAX_ID})],
            responses={200: ("the diff (empty when the YAML is the same)", {"text/x-diff": {"schema": STR}})})
 def get_plan_diff(plan_id: int):
-    against_id = int_arg("against", None, 0, 2 ** 63 - 1)
+    against_id = int_arg("against", None, 0, MAX_ID)
     with get_db(current_app).session() as s:
         plan = _plan(s, plan_id)
         if against_id is None:

@@ -23,7 +23,7 @@ from migrator.text import printable
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 _USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}\$?$", re.IGNORECASE)
-MAX_ID = 2 ** 63 - 1
+MAX_ID = 2 ** 31 - 1   # the largest id an Integer primary key holds (PostgreSQL: 32 bits)
 AUTH_METHODS = ("key", "agent", "password")
 BECOME = ("none", "sudo")
 FIELDS = ("name", "address", "port", "username", "auth_method", "key_path", "password", "become")
