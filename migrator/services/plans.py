@@ -167,7 +167,9 @@ def _warnings(model: PlanModel) -> list[str]:
 def kustomize_files(session: Session, hosts: list[Host], *, namespace: str = "default",
                     overrides: Mapping[str, Mapping] | None = None,
                     network_policies: bool = True) -> dict[str, str]:
-    """The Kustomize tree (path -> text) of a plan made now from the latest findings."""
+    """The Kustomize tree (path -> text) of a plan made now from the latest findings (the stored
+    overrides apply, then `overrides`)."""
+    overrides = merged_overrides(session, overrides)
     model, _ = plan_model(session, hosts, namespace=namespace, overrides=overrides,
                           network_policies=network_policies)
     return export_kustomize(model)
