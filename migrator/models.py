@@ -300,3 +300,18 @@ class Plan(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The overrides the plan was made with (the stored ones, then the request's), workload id -> changes.
     overrides: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class User(Base):
+    """A person who logs in to the web UI. Only a salted hash of the password is kept (werkzeug's
+    scrypt). role: viewer | planner | admin, as API tokens; a disabled user cannot log in."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
