@@ -8,7 +8,7 @@ from flask import Flask
 
 from migrator.config import load_settings
 from migrator.db import Database
-from migrator.jobs import JobRunner
+from migrator.jobs import make_runner
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -19,7 +19,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = settings["SECRET_KEY"] or secrets.token_hex(32)
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     app.extensions["migrator.db"] = Database(settings["DATABASE_URL"])
-    app.extensions["migrator.jobs"] = JobRunner()
+    app.extensions["migrator.jobs"] = make_runner(settings)
 
     from migrator.api import bp as api_bp
     from migrator.api.common import IdConverter

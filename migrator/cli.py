@@ -61,6 +61,14 @@ def _safe_url(ctx: click.Context) -> str:
         return "(unreadable URL)"
 
 
+def make_url_safe(url: str) -> str:
+    """A broker URL with its password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(unreadable URL)"
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc).strip()
     return (text.splitlines() or [type(exc).__name__])[0][:300]
@@ -108,6 +116,21 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
         click.echo(f"{interrupted} host scan(s) left unfinished by a stopped process were marked failed")
     click.echo(f"migrator serving on http://{host}:{port}/ (database {_safe_url(ctx)})")
     server.run()
+
+
+@main.command()
+@click.option("--concurrency", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Scans this worker runs at once (each scans its hosts in parallel too).")
+@click.pass_obj
+def worker(obj: Context, concurrency: int) -> None:
+    """Run scans handed over by services with MIGRATOR_JOBS=celery (Celery over CELERY_BROKER_URL)."""
+    from migrator.tasks import celery_app
+
+    obj.db     # the database is upgraded before the first scan arrives
+    broker = obj.app.config["CELERY_BROKER_URL"]
+    click.echo(f"migrator worker: scans from {make_url_safe(broker)}, database {_safe_url(click.get_current_context())}")
+    celery_app(broker).worker_main(["worker", "--loglevel=WARNING", f"--concurrency={concurrency}",
+                                    "--queues=migrator-scans", "--without-gossip", "--without-mingle"])
 
 
 @main.group("hosts")

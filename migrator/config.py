@@ -33,6 +33,10 @@ DEFAULTS: dict[str, Any] = {
     "SSH_KNOWN_HOSTS": str(Path("~/.ssh/known_hosts").expanduser()),
     # Hosts scanned in parallel by one scan.
     "SCAN_WORKERS": 8,
+    # Where scans run: "thread" (inside the service, no other server) or "celery" (workers
+    # started with `migrator worker`, sharing the database, jobs passed through CELERY_BROKER_URL).
+    "JOBS": "thread",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     # Kubernetes version whose schemas validate plans (None: newest known).
     "KUBERNETES_VERSION": None,
 }
@@ -55,6 +59,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
             except ValueError as exc:
                 raise InputError(f"MIGRATOR_{key}={raw[:80]!r} is not a valid value: {exc}", key) from None
     settings.update(overrides or {})
+    if settings["JOBS"] not in ("thread", "celery"):
+        raise InputError(f"MIGRATOR_JOBS={str(settings['JOBS'])[:40]!r}: use 'thread' or 'celery'", "JOBS")
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = "sqlite:///" + str(Path(settings["INSTANCE_PATH"]) / "migrator.db")
     return settings

@@ -1,12 +1,15 @@
-"""Background jobs inside the service process: no other server is needed to run scans."""
+"""Where scans run: a thread pool inside the service (the default: no other server needed), or
+Celery workers over Redis (MIGRATOR_JOBS=celery), so several machines share one estate."""
 from __future__ import annotations
 
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 log = logging.getLogger(__name__)
+
+SCAN_TASK = "migrator.scan"
 
 
 class JobRunner:
@@ -25,11 +28,35 @@ class JobRunner:
         future.add_done_callback(_log_failure)
         return future
 
+    def start_scan(self, db, settings: Mapping[str, Any], scan_id: int) -> None:
+        from migrator.services.scans import run_scan
+        self.submit(run_scan, db, dict(settings), scan_id)
+
     def shutdown(self, wait: bool = True) -> None:
         with self._lock:
             if self._pool is not None:
                 self._pool.shutdown(wait=wait)
                 self._pool = None
+
+
+class CeleryJobs:
+    """Scans handed to Celery workers (`migrator worker`); only the scan id travels."""
+
+    def __init__(self, broker_url: str):
+        from migrator.tasks import celery_app
+        self.app = celery_app(broker_url)
+
+    def start_scan(self, db, settings: Mapping[str, Any], scan_id: int) -> None:
+        self.app.send_task(SCAN_TASK, args=[scan_id])
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.app.close()
+
+
+def make_runner(settings: Mapping[str, Any]) -> JobRunner | CeleryJobs:
+    if settings["JOBS"] == "celery":
+        return CeleryJobs(settings["CELERY_BROKER_URL"])
+    return JobRunner()
 
 
 def _log_failure(future: Future) -> None:

@@ -55,11 +55,11 @@ def start_scan():
     data = json_body(optional=True, fields=("hosts", "groups"))
     db = get_db(current_app)
     with db.session() as s:
-        scan = scans.create_scan(s, _chosen_hosts(s, data))
+        scan = scans.create_scan(s, _chosen_hosts(s, data),
+                                 runner="celery" if current_app.config["JOBS"] == "celery" else None)
         scan_id = scan.id
         body = scans.scan_dict(scan)
-    settings = dict(current_app.config)
-    current_app.extensions["migrator.jobs"].submit(scans.run_scan, db, settings, scan_id)
+    current_app.extensions["migrator.jobs"].start_scan(db, current_app.config, scan_id)
     return created(body, url_for("api.get_scan", scan_id=scan_id), 202)
 
 

@@ -38,10 +38,12 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, str, str], None]  # (host name, stage or status, detail)
 
 
-def create_scan(session, hosts: list[Host]) -> Scan:
+def create_scan(session, hosts: list[Host], runner: str | None = None) -> Scan:
+    """A queued scan of `hosts`. runner: who will run it (default: this process; "celery": a worker,
+    which writes its own id when it starts)."""
     if not hosts:
         raise InputError("no hosts to scan: add hosts first", "hosts")
-    scan = Scan(status="queued", runner=runner_id())
+    scan = Scan(status="queued", runner=runner or runner_id())
     scan.hosts = [ScanHost(host_id=h.id, status="queued") for h in hosts]
     session.add(scan)
     session.flush()
@@ -280,6 +282,7 @@ def run_scan(db: Database, settings: Mapping[str, Any], scan_id: int,
         scan = s.get(Scan, scan_id)
         if scan.cancel_requested_at is None:      # a scan cancelled while queued stays cancelled
             scan.status, scan.started_at = "running", utcnow()
+            scan.runner = runner_id()
         ids = [h.id for h in scan.hosts]
     workers = max(1, min(int(settings["SCAN_WORKERS"]), len(ids) or 1))
 

@@ -225,7 +225,7 @@ def test_credentials_are_write_only_and_used_by_scans(client, app, tmp_path):
 
 def test_scan_of_a_group_and_cancel(client, app, monkeypatch):
     submitted = []
-    monkeypatch.setattr(app.extensions["migrator.jobs"], "submit", lambda f, *a: submitted.append(a[-1]))
+    monkeypatch.setattr(app.extensions["migrator.jobs"], "start_scan", lambda db, cfg, scan_id: submitted.append(scan_id))
     client.post("/api/v1/hosts", json={"name": "a", "address": "127.0.0.1", "port": 9})
     client.post("/api/v1/hosts", json={"name": "b", "address": "127.0.0.1", "port": 9})
     client.post("/api/v1/groups", json={"name": "g", "hosts": ["b"]})

@@ -32,8 +32,8 @@ class _NoJobs:
     def __init__(self):
         self.submitted = []
 
-    def submit(self, func, *args):
-        self.submitted.append((func.__name__, args[-1]))
+    def start_scan(self, db, settings, scan_id):
+        self.submitted.append(("run_scan", scan_id))
 
     def shutdown(self, wait=True):
         pass
