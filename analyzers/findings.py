@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from analyzers.base import Evidence
 
 STATEFUL = "stateful"
+CONFIG_TEXT_MAX = 64 * 1024     # bytes of a config file's text kept in HostFindings.config_texts
 STATELESS = "stateless"
 
 # Evidence rule of a state location -> confidence (see the scale above). A config file's rule
@@ -147,6 +148,10 @@ class Application:
     rss_kib: int = 0
     cpu_percent: float = 0.0
     declared_members: tuple[DeclaredMember, ...] = ()   # cluster members its config names
+    # (name, value, source) of each variable its unit sets: Environment= (source: the unit file)
+    # and EnvironmentFile= files (source: that file), the file's winning over the unit's as in
+    # systemd; a secret's value is "<redacted>" (analyzers.secrets), never the value
+    environment: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def stateful(self) -> bool:
@@ -187,4 +192,8 @@ class HostFindings:
     plumbing: tuple[str, ...] = ()
     jobs: tuple[ScheduledJob, ...] = ()
     certificates: tuple = ()    # analyzers.parsers.certificates.Certificate, one per file read
+    # (path, text) of each config file some application uses, secrets redacted, at most
+    # CONFIG_TEXT_MAX bytes of UTF-8 each (the probe reads no more), in path order
+    config_texts: tuple[tuple[str, str], ...] = ()
+    scanned_at: str = ""        # when the probe ran, ISO 8601 UTC ('' when unknown)
     missing: tuple[str, ...] = field(default_factory=tuple)

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import re
+import shlex
+from datetime import datetime, timezone
 from typing import Mapping
 
 from analyzers.apps import group_processes, identify, identity_evidence, program_names, unit_of
 from analyzers.base import Evidence, Section
 from analyzers.configs import config_facts, files_for
 from analyzers.facts import HostFacts, parse_sections
-from analyzers.findings import Application, HostFindings
+from analyzers.findings import CONFIG_TEXT_MAX, Application, HostFindings
 from analyzers.jobs import scheduled_jobs
 from analyzers.network import sockets_by_pid
-from analyzers.secrets import redact_sections
+from analyzers.parsers.configs import ConfigFile, settings
+from analyzers.secrets import REDACTED, redact_file, redact_sections
 from analyzers.state import config_locations, find_state, verdict, with_usage
 from analyzers.units import match_unit, template_of, unit_dependencies
 
@@ -146,7 +149,8 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
             secrets=secrets,
             verdict=decided, verdict_reason=reason, confidence=confidence, evidence=tuple(evidence),
             rss_kib=sum(p.rss_kib for p in group), cpu_percent=_cpu_percent(group, facts),
-            declared_members=config.members))
+            declared_members=config.members,
+            environment=unit_environment(unit_file, configs) if unit_file is not None else ()))
     os_release = facts.get("os_release", {})
     cpu = facts.get("cpuinfo", None)
     return HostFindings(
@@ -155,7 +159,8 @@ def analyze_host(sections: Mapping[str, Section], usage: Mapping[str, object] | 
         mem_total_kib=facts.get("meminfo", {}).get("MemTotal", 0), addresses=facts.addresses(),
         applications=tuple(sorted(apps, key=lambda a: a.key)), plumbing=tuple(plumbing),
         jobs=scheduled_jobs(facts.get("crontabs"), facts.get("unit_files")),
-        certificates=tuple(facts.get("certificates")), missing=tuple(facts.notes))
+        certificates=tuple(facts.get("certificates")), missing=tuple(facts.notes),
+        config_texts=config_texts(apps, configs), scanned_at=_scanned_at(facts))
 
 
 def environment_files(unit_file, configs) -> tuple[str, ...]:
@@ -163,6 +168,56 @@ def environment_files(unit_file, configs) -> tuple[str, ...]:
     read = {c.path for c in configs}
     paths = [word.lstrip("-") for value in unit_file.get("Service", "EnvironmentFile") for word in value.split()]
     return tuple(p for p in paths if p in read)
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _env_value(name: str, value: str) -> str:
+    """The value as it may be kept: "<redacted>" for a secret variable, else redacted inside
+    (a URL's password)."""
+    line, found = redact_file(f"{name}={value}")
+    return REDACTED if any(key == name for key, _ in found) else line.partition("=")[2]
+
+
+def unit_environment(unit_file, configs) -> tuple[tuple[str, str, str], ...]:
+    """(name, value, source) of the variables a unit sets with Environment= (source: the unit
+    file) and EnvironmentFile= (source: that file; read files only), secrets redacted. A
+    variable set twice keeps its last value, an EnvironmentFile='s over Environment='s."""
+    env: dict[str, tuple[str, str, str]] = {}
+    for value in unit_file.get("Service", "Environment"):
+        try:
+            words = shlex.split(value)
+        except ValueError:
+            words = value.split()
+        for word in words:
+            name, sep, val = word.partition("=")
+            if sep and _ENV_NAME.fullmatch(name):
+                env.pop(name, None)
+                env[name] = (name, _env_value(name, val), unit_file.path)
+    by_path = {c.path: c for c in configs}
+    for path in environment_files(unit_file, configs):
+        for setting in settings(ConfigFile(path, by_path[path].text, "keyvalue")):
+            if _ENV_NAME.fullmatch(setting.key):
+                env.pop(setting.key, None)
+                env[setting.key] = (setting.key, _env_value(setting.key, setting.value), path)
+    return tuple(env.values())
+
+
+def config_texts(apps, configs) -> tuple[tuple[str, str], ...]:
+    """(path, text) of the config files the apps use: redacted, cut at CONFIG_TEXT_MAX bytes."""
+    used = {path for app in apps for path in app.config_files}
+    texts = {c.path: redact_file(c.text)[0] for c in configs if c.path in used}
+    return tuple((path, text.encode("utf-8", "surrogatepass")[:CONFIG_TEXT_MAX].decode("utf-8", "ignore"))
+                 for path, text in sorted(texts.items()))
+
+
+def _scanned_at(facts: HostFacts) -> str:
+    try:
+        seconds = int(facts.get("probe_info", {}).get("time", ""))
+        return datetime.fromtimestamp(seconds, timezone.utc).isoformat()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return ""
 
 
 def state_paths(findings: HostFindings) -> list[str]:

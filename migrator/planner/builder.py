@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from analyzers.estate import EstateFindings, analyze_estate
 from analyzers.findings import HostFindings
 
-from migrator.planner import groups, jobs, network
+from migrator.planner import configs, groups, jobs, network
 from migrator.planner.datasteps import data_steps
 from migrator.planner.images import with_command
 from migrator.planner.model import CRONJOB, EXPOSURES, KINDS, Plan, PlannedWorkload
@@ -31,19 +32,22 @@ _QUANTITY = re.compile(r"[1-9][0-9]*(Ki|Mi|Gi|Ti|Pi)")
 
 
 def build_plan(hosts: Sequence[tuple[str, HostFindings]], overrides: Mapping[str, Mapping] | None = None,
-               namespace: str = "default", network_policies: bool = True) -> Plan:
+               namespace: str = "default", network_policies: bool = True, now: datetime | None = None) -> Plan:
     """The plan for `hosts` ((host name, findings) pairs); the same input gives the same plan.
 
     overrides maps a workload id ("<host>/<app key>"; for a cluster, daemon or replicated app any
     member's id) to changes: kind, replicas, image, storage_size, storage_class, exclude, expose,
     run_as_user. An invalid override raises ValueError naming it and the allowed values; one for an
     application no longer found is noted on the plan and listed in Plan.unmatched_overrides.
+    `now` (aware) judges certificate expiry; by default each host's scan time does, so the plan
+    depends on the findings alone.
     """
     overrides = dict(overrides or {})
     for wid, changes in overrides.items():
         _check_override(wid, changes)
     hosts = sorted(hosts, key=lambda pair: pair[0])
     estate = analyze_estate(hosts)
+    findings = dict(hosts)
     notes: list[str] = [f"{host}: not seen by the scan: {', '.join(f.missing)}" for host, f in hosts if f.missing]
     notes += [f"startup cycle between {', '.join(c)}: they start in the same wave" for c in estate.cycles]
     taken: set[str] = set()
@@ -60,6 +64,8 @@ def build_plan(hosts: Sequence[tuple[str, HostFindings]], overrides: Mapping[str
         if changes:
             workload = apply_override(workload, changes)
         workload = _named(workload, taken)
+        members = [estate.apps[r] for r in workload.refs if r in estate.apps] or [unit.first]
+        workload = configs.with_configs(workload, members, findings, now)
         if "replicas" in changes:
             workload, warnings = groups.resized(workload)
             notes += warnings

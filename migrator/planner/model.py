@@ -62,12 +62,41 @@ class EnvVar:
 
 @dataclass(frozen=True)
 class PlannedSecret:
-    """A Secret the plan emits with placeholder values: the reviewer sets the real ones."""
+    """A Secret the plan emits with placeholder values: the reviewer sets the real ones.
+
+    annotations: more (name, value) pairs for its metadata (where each key comes from, the
+    certificate it replaces), never a secret value; notes: what the reviewer must do."""
 
     name: str
     type: str                      # Opaque | kubernetes.io/tls
     keys: tuple[str, ...]
     reason: str
+    annotations: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlannedConfigMap:
+    """A ConfigMap of an application's config files: (key, original path, text) per file."""
+
+    name: str
+    files: tuple[tuple[str, str, str], ...]
+    reason: str
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileMount:
+    """One key of a ConfigMap or Secret mounted as a file at its original path (subPath).
+
+    volume: the pod volume's name; source: "configmap" | "secret"; mode: file mode (items)."""
+
+    volume: str
+    source: str
+    object_name: str
+    key: str
+    mount_path: str
+    mode: int | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +171,8 @@ class PlannedWorkload:
     fs_group: int | None = None      # the pod's fsGroup: new volumes writable by the image's user
     cluster: bool = False            # the members of one distributed system (ordinal i replaces refs[i])
     roles: tuple[str, ...] = ()      # a cluster's member roles, in ordinal order ("primary", "member", ...)
+    config_maps: tuple[PlannedConfigMap, ...] = ()   # the app's config files
+    file_mounts: tuple[FileMount, ...] = ()          # config files and TLS files at their original paths
 
     @property
     def selector(self) -> dict[str, str]:

@@ -6,10 +6,12 @@ and, briefly, why it exists (migrator.io/evidence).
 """
 from __future__ import annotations
 
+import json
+
 from kubernetes import client
 
 from migrator.planner.model import (CRONJOB, DAEMONSET, INGRESS, LOADBALANCER, STATEFULSET, AllowRule, Plan,
-                                    PlannedPort, PlannedSecret, PlannedVolume, PlannedWorkload)
+                                    PlannedConfigMap, PlannedPort, PlannedSecret, PlannedVolume, PlannedWorkload)
 from migrator.planner.names import dns1123
 from migrator.planner.workloads import MANAGED_BY, PLACEHOLDER, TLS_PORTS
 
@@ -58,9 +60,11 @@ def has_default_deny(plan: Plan) -> bool:
 
 
 def workload_objects(w: PlannedWorkload, plan: Plan) -> list:
-    """The objects of one workload: Secrets, claims, Services, routes, the workload, PDB, HPA, policy."""
+    """The objects of one workload: Secrets, ConfigMaps, claims, Services, routes, the workload, PDB, HPA,
+    policy."""
     ns = plan.namespace
     objects: list = [secret(w, s, ns) for s in w.secrets]
+    objects += [config_map(w, c, ns) for c in w.config_maps]
     if w.kind == CRONJOB:
         return objects + [cron_job(w, ns)]
     if w.kind == STATEFULSET:
@@ -203,9 +207,22 @@ def _route_evidence(w: PlannedWorkload, ports: list[PlannedPort]) -> str:
 # -- secrets and storage ---------------------------------------------------------------------
 def secret(w: PlannedWorkload, s: PlannedSecret, namespace: str) -> client.V1Secret:
     meta = _meta(w, namespace, name=s.name, evidence=s.reason)
-    meta.annotations[NOTES_ANNOTATION] = f"placeholder values {PLACEHOLDER!r}: set the real ones, never commit them"
+    meta.annotations.update(dict(s.annotations))
+    meta.annotations[NOTES_ANNOTATION] = "\n".join(
+        (f"placeholder values {PLACEHOLDER!r}: set the real ones, never commit them",) + s.notes)
     return client.V1Secret(api_version="v1", kind="Secret", metadata=meta, type=s.type,
                            string_data={k: PLACEHOLDER for k in s.keys})
+
+
+def config_map(w: PlannedWorkload, c: PlannedConfigMap, namespace: str) -> client.V1ConfigMap:
+    """An application's config files (as the scan read them, secrets redacted), one key per file."""
+    meta = _meta(w, namespace, name=c.name, evidence=c.reason)
+    meta.annotations["migrator.io/config-files"] = json.dumps({key: path for key, path, _ in c.files},
+                                                              sort_keys=True)
+    if c.notes:
+        meta.annotations[NOTES_ANNOTATION] = "\n".join(c.notes)
+    return client.V1ConfigMap(api_version="v1", kind="ConfigMap", metadata=meta,
+                              data={key: text for key, _, text in c.files})
 
 
 def tls_secret_name(w: PlannedWorkload) -> str:
@@ -366,9 +383,31 @@ def _wait_container(service_name: str, port: int) -> client.V1Container:
                                                 limits={"memory": "32Mi"}))
 
 
+def _file_volumes(w: PlannedWorkload) -> list[client.V1Volume]:
+    """The volumes of the ConfigMaps and Secrets whose keys are mounted as files (in first-use order)."""
+    volumes: dict[str, list] = {}
+    for m in w.file_mounts:
+        volumes.setdefault(m.volume, []).append(m)
+    out = []
+    for name, mounts in volumes.items():
+        first = mounts[0]
+        items = [client.V1KeyToPath(key=m.key, path=m.key, mode=m.mode) for m in mounts] \
+            if any(m.mode is not None for m in mounts) else None
+        if first.source == "secret":
+            out.append(client.V1Volume(name=name, secret=client.V1SecretVolumeSource(
+                secret_name=first.object_name, items=items)))
+        else:
+            out.append(client.V1Volume(name=name, config_map=client.V1ConfigMapVolumeSource(
+                name=first.object_name, items=items)))
+    return out
+
+
 def _pod_template(w: PlannedWorkload, volumes: list) -> client.V1PodTemplateSpec:
     ready, live = _probes(w)
     mounts = [client.V1VolumeMount(name=v.name, mount_path=v.mount_path) for v in w.volumes]
+    volumes.extend(_file_volumes(w))
+    mounts += [client.V1VolumeMount(name=m.volume, mount_path=m.mount_path, sub_path=m.key, read_only=True)
+               for m in w.file_mounts]
     for h in w.host_paths:
         volumes.append(client.V1Volume(name=h.name, host_path=client.V1HostPathVolumeSource(path=h.host_path)))
         mounts.append(client.V1VolumeMount(name=h.name, mount_path=h.mount_path, read_only=h.read_only,
