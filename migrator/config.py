@@ -33,6 +33,10 @@ DEFAULTS: dict[str, Any] = {
     "SSH_KNOWN_HOSTS": str(Path("~/.ssh/known_hosts").expanduser()),
     # Hosts scanned in parallel by one scan.
     "SCAN_WORKERS": 8,
+    # Tries after a transient failure (timeout, reset, closed handshake), and the first wait in
+    # seconds (doubled for each further try).
+    "SCAN_RETRIES": 2,
+    "SCAN_RETRY_BACKOFF": 2.0,
     # Where scans run: "thread" (inside the service, no other server) or "celery" (workers
     # started with `migrator worker`, sharing the database, jobs passed through CELERY_BROKER_URL).
     "JOBS": "thread",
@@ -42,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _TYPES = {"SSH_CONNECT_TIMEOUT": float, "SSH_COMMAND_TIMEOUT": float, "SSH_MAX_OUTPUT": int,
-          "SCAN_WORKERS": int}
+          "SCAN_WORKERS": int, "SCAN_RETRIES": int, "SCAN_RETRY_BACKOFF": float}
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None,

@@ -75,7 +75,7 @@ def database_url(tmp_path, postgres_url):
 def settings(tmp_path, database_url):
     return {"DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path / "instance"),
             "SSH_CONFIG": str(tmp_path / "no-ssh-config"), "SSH_KNOWN_HOSTS": str(tmp_path / "no-known-hosts"),
-            "SSH_CONNECT_TIMEOUT": 5.0, "SSH_COMMAND_TIMEOUT": 60.0}
+            "SSH_CONNECT_TIMEOUT": 5.0, "SSH_COMMAND_TIMEOUT": 60.0, "SCAN_RETRY_BACKOFF": 0.05}
 
 
 class TokenClient(FlaskClient):
@@ -148,7 +148,7 @@ def cli(settings, monkeypatch):
     from migrator.cli import main
 
     monkeypatch.setenv("MIGRATOR_DATABASE_URL", settings["DATABASE_URL"])
-    for key in ("INSTANCE_PATH", "SSH_CONFIG", "SSH_KNOWN_HOSTS"):
-        monkeypatch.setenv(f"MIGRATOR_{key}", settings[key])
+    for key in ("INSTANCE_PATH", "SSH_CONFIG", "SSH_KNOWN_HOSTS", "SCAN_RETRY_BACKOFF"):
+        monkeypatch.setenv(f"MIGRATOR_{key}", str(settings[key]))
     runner = CliRunner()
     return lambda *args, **kw: runner.invoke(main, list(args), catch_exceptions=False, **kw)

@@ -30,7 +30,7 @@ from migrator.collect.collector import ProbeRun, measure_paths, run_probe
 from migrator.collect.ssh import SSHSession, SSHTarget
 from migrator.credentials import CredentialCipher
 from migrator.db import Database
-from migrator.errors import CollectionError, InputError, MigratorError
+from migrator.errors import CollectionError, ConnectError, InputError, MigratorError
 from migrator.models import Host, Scan, ScanHost, Snapshot, utcnow
 from migrator.text import printable
 
@@ -185,6 +185,33 @@ def collect(settings: Mapping[str, Any], target: SSHTarget, become: str,
                      tuple(secret_refs))
 
 
+def is_transient(exc: CollectionError) -> bool:
+    """Worth another try: the network or the server hiccupped. Refused connections and logins,
+    missing routes, changed host keys, unresolvable names and probe failures are answers, and
+    trying again changes nothing."""
+    text = str(exc)
+    return isinstance(exc, ConnectError) and not isinstance(exc, ScanCancelled) and (
+        "timed out" in text or "no SSH answer" in text or "closed the connection" in text
+        or "Connection reset" in text)
+
+
+def _collect_with_retries(settings: Mapping[str, Any], target: SSHTarget, become: str,
+                          stage: Callable[[str, str], None], notify: Progress, name: str) -> Collected:
+    """collect(), tried again after transient failures: SCAN_RETRIES more times, waiting
+    SCAN_RETRY_BACKOFF seconds, doubled each time."""
+    retries, delay = int(settings["SCAN_RETRIES"]), float(settings["SCAN_RETRY_BACKOFF"])
+    attempt = 0
+    while True:
+        try:
+            return collect(settings, target, become, stage)
+        except CollectionError as exc:
+            if attempt >= retries or not is_transient(exc):
+                raise
+            notify(name, "retrying", f"{printable(str(exc), 200)}; again in {delay:g} s")
+        time.sleep(delay)
+        attempt, delay = attempt + 1, delay * 2
+
+
 def record_host(settings: Mapping[str, Any], host: Host) -> dict[str, Section]:
     """Every section of a live host (probe and second command), for `migrator record`."""
     return collect(settings, _target(host, CredentialCipher(settings)), host.become).sections
@@ -216,7 +243,7 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
         notify(name, label, detail)
 
     try:
-        got = collect(settings, target, host.become, stage)
+        got = _collect_with_retries(settings, target, host.become, stage, notify, name)
     except CollectionError as exc:
         message = printable(str(exc))
         status = "cancelled" if isinstance(exc, ScanCancelled) else "failed"

@@ -51,3 +51,38 @@ def test_serve_on_a_busy_port_is_one_line_and_marks_nothing(cli, app):
         assert s.get(Scan, dead).status == "running"
     r = cli("serve", "--port", "99999")
     assert r.exit_code == 2 and "99999" in r.output
+
+
+def test_transient_failures_are_retried_with_backoff_and_answers_are_not(cli, monkeypatch):
+    import threading
+    import time
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    accepted = []
+
+    def accept():
+        while True:
+            try:
+                accepted.append(silent.accept()[0])
+            except OSError:
+                return
+    threading.Thread(target=accept, daemon=True).start()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()                          # nothing listens there: refused, an answer
+    monkeypatch.setenv("MIGRATOR_SSH_CONNECT_TIMEOUT", "0.5")
+    monkeypatch.setenv("MIGRATOR_SCAN_RETRIES", "2")
+    assert cli("hosts", "add", "silent", "--address", "127.0.0.1", "--port", str(silent.getsockname()[1])).exit_code == 0
+    assert cli("hosts", "add", "refused", "--address", "127.0.0.1", "--port", str(closed_port)).exit_code == 0
+    started = time.monotonic()
+    r = cli("scan", "silent")
+    assert r.exit_code == 1 and r.output.count("retrying") == 2 and "again in 0.1 s" in r.output, r.output
+    time.sleep(0.2)
+    assert len(accepted) == 3 and time.monotonic() - started < 10
+    r = cli("scan", "refused")
+    assert r.exit_code == 1 and "retrying" not in r.output and "Connection refused" in r.output
+    silent.close()
+    for c in accepted:
+        c.close()
