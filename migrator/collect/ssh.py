@@ -98,6 +98,7 @@ class SSHSession:
         self.newly_pinned = False
         self.username = target.username or "root"
         self.bytes_in = 0
+        self.bytes_out = 0
         self.exec_count = 0
         self._transport: paramiko.Transport | None = None
 
@@ -226,6 +227,7 @@ class SSHSession:
             chan.exec_command(command)
             if stdin:
                 chan.sendall(stdin)
+                self.bytes_out += len(stdin)
             chan.shutdown_write()
             while True:
                 left = deadline - time.monotonic()

@@ -156,6 +156,8 @@ class Collected:
     host_key: str | None
     newly_pinned: bool
     secrets: tuple[SecretRef, ...] = ()   # where secrets were found and redacted (no values)
+    execs: int = 0                  # commands run over the one connection (the goal: 2)
+    bytes_out: int = 0              # bytes sent (the probe script and the paths to measure)
 
 
 def collect(settings: Mapping[str, Any], target: SSHTarget, become: str,
@@ -182,7 +184,7 @@ def collect(settings: Mapping[str, Any], target: SSHTarget, become: str,
     finally:
         session.close()
     return Collected(probe, sections, measured, session.bytes_in, session.host_key, session.newly_pinned,
-                     tuple(secret_refs))
+                     tuple(secret_refs), session.exec_count, session.bytes_out)
 
 
 def is_transient(exc: CollectionError) -> bool:
