@@ -26,9 +26,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.url_map.converters["id"] = IdConverter
     from migrator.web import bp as web_bp
+    from migrator.web import init_app as init_web
 
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    init_web(app)
     return app
 
 

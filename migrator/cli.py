@@ -280,6 +280,77 @@ def tokens_revoke(obj: Context, token_id: int) -> None:
         click.echo(f"token {token.id} ({token.name}) revoked")
 
 
+@main.group("users")
+def users_group() -> None:
+    """Users of the web UI (local admin access: no login needed here)."""
+
+
+def _ask_password() -> str:
+    return click.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
+
+
+@users_group.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(tokens.ROLES), required=True,
+              help="viewer: read; planner: + scans, plans, overrides; admin: everything.")
+@click.pass_obj
+def users_create(obj: Context, name: str, role: str) -> None:
+    """Create a user of the web UI; the password is asked for (twice) and only its hash is stored."""
+    from migrator.web import users
+    users.check_username(name)
+    password = _ask_password()
+    with obj.db.session() as s:
+        user = users.create_user(s, name, password, role)
+        click.echo(f"user {user.id} ({user.username}, {user.role}) created")
+
+
+@users_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def users_list(obj: Context, as_json: bool) -> None:
+    """List users (role, whether disabled, last login; never the password hashes)."""
+    from migrator.web import users
+    with obj.db.session() as s:
+        rows = [users.user_dict(u) for u in users.list_users(s)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no users yet: `migrator users create NAME --role viewer|planner|admin`")
+        return
+    width = max(len(r["username"]) for r in rows)
+    _echo(f"{'ID':>4}  {'NAME':<{width}}  {'ROLE':<7}  {'STATE':<8}  LAST LOGIN")
+    for r in rows:
+        state = "disabled" if r["disabled"] else "active"
+        _echo(f"{r['id']:>4}  {r['username']:<{width}}  {r['role']:<7}  {state:<8}  {r['last_login_at'] or 'never'}")
+
+
+@users_group.command("password")
+@click.argument("name")
+@click.pass_obj
+def users_password(obj: Context, name: str) -> None:
+    """Set a user's password (asked for twice)."""
+    from migrator.web import users
+    with obj.db.session() as s:
+        users.get_user(s, name)
+    password = _ask_password()
+    with obj.db.session() as s:
+        user = users.set_password(s, users.get_user(s, name), password)
+        click.echo(f"password of {user.username} changed")
+
+
+@users_group.command("disable")
+@click.argument("name")
+@click.option("--enable", is_flag=True, help="Enable the user again instead.")
+@click.pass_obj
+def users_disable(obj: Context, name: str, enable: bool) -> None:
+    """Disable a user: their login is refused and open sessions end at their next request."""
+    from migrator.web import users
+    with obj.db.session() as s:
+        user = users.set_disabled(s, users.get_user(s, name), not enable)
+        click.echo(f"user {user.username} {'enabled' if enable else 'disabled'}")
+
+
 @main.command()
 @click.argument("host_refs", nargs=-1)
 @click.pass_obj

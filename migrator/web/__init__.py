@@ -1,20 +1,17 @@
-"""Server-rendered pages; for now a read-only overview of hosts, scans and applications."""
+"""Server-rendered pages for the people who plan a migration: login, inventory and scans, the
+estate, applications, plans. Every page but the login page needs a logged-in user; actions need
+the role the API asks for the same action (viewer < planner < admin)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
-from sqlalchemy import select
-
-from migrator import get_db
-from migrator.models import Host, Scan
-from migrator.services import findings
+from flask import Blueprint, Flask
 
 bp = Blueprint("web", __name__)
 
 
-@bp.get("/")
-def index():
-    with get_db(current_app).session() as s:
-        hosts = list(s.scalars(select(Host).order_by(Host.name)))
-        scans = list(s.scalars(select(Scan).order_by(Scan.id.desc()).limit(10)))
-        apps = findings.list_applications(s)
-        return render_template("index.html", hosts=hosts, scans=scans, apps=apps)
+def init_app(app: Flask) -> None:
+    """Sessions, CSRF, security headers and rate limits for the pages; the API keeps its tokens."""
+    from migrator.web import security
+    security.init_app(app)
+
+
+from migrator.web import auth, inventory, pages, plans  # noqa: E402,F401  (routes)
