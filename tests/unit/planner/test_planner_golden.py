@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from config_factories import configured_estate
 from estate_factories import lab_estate
 from planner_factories import gen_host, gen_java, gen_redis, gen_webapp
 
@@ -15,6 +16,7 @@ GOLDEN = Path(__file__).parent / "golden"
 CASES = {
     "basic": lambda: [gen_host("db1", gen_redis()), gen_host("web1", gen_webapp(), gen_java())],
     "lab": lab_estate,
+    "configs": configured_estate,
 }
 
 
