@@ -73,3 +73,48 @@ def test_config_files_certificates_and_secrets_are_attached_to_their_app():
     assert "s3cr3t-planted" not in repr(findings)
     web = next(a for a in findings.applications if a.software == "python-app")
     assert web.config_files == () and web.secrets == ()
+
+
+def test_config_texts_and_environment_of_the_lab_vm_are_redacted_and_planned():
+    """The lab VM with a unit for its web app (Environment= with a password, an EnvironmentFile=) and
+    a Redis config with a secret: findings keep only redacted texts, the plan mounts and refers."""
+    from analyzers.base import Section
+    from analyzers.probe_output import MARK
+    sections = read_case(HOSTS / "lab-app-1")
+    usage_section = sections.pop("path_usage")
+    sections["configs"] = Section("configs", (
+        f"{MARK}file /etc/redis/redis.conf\nport 6379\ndir /var/lib/redis\nrequirepass s3cr3t-planted\n"
+        f"{MARK}file /etc/default/webapp\nDATABASE_URL=postgres://shop:url-pw-planted@db/shop\nWORKERS=4\n"
+        f"{MARK}file /etc/unused.conf\npassword = unused-planted\n"), 0, False)
+    sections["unit_files"] = Section("unit_files", (
+        f"{MARK}file /etc/systemd/system/webapp.service\n[Service]\nUser=www-data\n"
+        'Environment="DB_PASSWORD=hunter2-planted" LOG_LEVEL=info\nEnvironmentFile=-/etc/default/webapp\n'
+        "ExecStart=/usr/bin/python3 -u /opt/webapp/webapp.py --bind 0.0.0.0 --port 8080 --redis 10.213.66.10:6379\n"),
+        0, False)
+    findings = analyze_host(sections, {u.path: u for u in parse_usage(usage_section.text)})
+    assert findings.scanned_at == "2026-12-04T06:19:21+00:00"
+    assert findings.config_texts == (
+        ("/etc/default/webapp", "DATABASE_URL=postgres://shop:<redacted>@db/shop\nWORKERS=4"),
+        ("/etc/redis/redis.conf", "port 6379\ndir /var/lib/redis\nrequirepass <redacted>"))
+    web = next(a for a in findings.applications if a.software == "python-app")
+    unit = "/etc/systemd/system/webapp.service"
+    assert web.environment == (("DB_PASSWORD", "<redacted>", unit), ("LOG_LEVEL", "info", unit),
+                               ("DATABASE_URL", "postgres://shop:<redacted>@db/shop", "/etc/default/webapp"),
+                               ("WORKERS", "4", "/etc/default/webapp"))
+    assert web.secrets == (f"{unit}: DB_PASSWORD", "/etc/default/webapp: url-password")
+    assert "planted" not in repr(findings)
+
+    text = export_plan(build_plan([("app-1", findings)], namespace="shop"))
+    assert validate_yaml(text) == []
+    assert "planted" not in text
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    (deploy,) = [d for d in docs if d["kind"] == "Deployment"]
+    env = {e["name"]: e for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == deploy["metadata"]["name"] + "-secrets"
+    assert env["DATABASE_URL"]["value"] == "postgres://shop:$(DATABASE_URL_SECRET)@db/shop"
+    (redis_map,) = [d for d in docs if d["kind"] == "ConfigMap"]
+    assert redis_map["data"] == {"redis.conf": "port 6379\ndir /var/lib/redis\nrequirepass <redacted>"}
+    (sts,) = [d for d in docs if d["kind"] == "StatefulSet"]
+    mounts = sts["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    assert {"name": "config", "mountPath": "/etc/redis/redis.conf", "subPath": "redis.conf",
+            "readOnly": True} in mounts
