@@ -67,6 +67,11 @@ def add_host():
     data = _host_data(request.form)
     try:
         with db().session() as s:
+            if data.get("groups"):
+                if any(len(g) > 255 for g in data["groups"]):
+                    raise InputError("a group name is longer than 255 characters", "groups")
+                groups.ensure_groups(s, data["groups"])      # the form creates the groups it names
+                s.flush()
             host = hosts.add_host(s, cipher(), data)
             name = host.name
     except InputError as exc:
