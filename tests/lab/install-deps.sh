@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PACKAGES=(openssh-server openssh-client redis-server redis-tools iproute2 procps util-linux python3 sudo
-          postgresql python3-psycopg2 nginx etcd-server etcd-client prometheus-node-exporter openssl)
+          postgresql python3-psycopg2 nginx etcd-server etcd-client prometheus-node-exporter openssl
+          chromium)  # chromium: the web UI browser tests (Playwright drives it; no `playwright install`)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
