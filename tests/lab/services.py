@@ -941,3 +941,43 @@ register(Service(
     start=_node_exporter_start, ready=_node_exporter_ready, needs=("/usr/bin/prometheus-node-exporter",),
     logs=("/var/log/prometheus/prometheus-node-exporter.log",), software="node_exporter",
     truth=_node_exporter_truth))
+
+
+# --------------------------------------------------------------------------------------- hostile
+# A VM whose processes, arguments, sockets, unit files, cron lines and configs are made to break
+# parsers, pages, YAML and terminals (issue 9): HTML/JS, YAML and JSON metacharacters, ANSI
+# escapes, invalid UTF-8, NUL bytes, a megabyte-long line, thousands of processes and sockets.
+# Options: processes (default 1000), sockets (default 1000).
+HOSTILE_NAME = "<img src=x onerror=alert('unit')>"   # no '/': it is a file name
+
+
+def _hostile_prepare(ctx: "VMContext") -> None:
+    code = ctx.path("/opt/hostile")
+    code.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(HERE / "apps" / "hostile.py", code / "hostile.py")
+    conf = code / "hostile.conf"
+    conf.write_bytes(b"# hostile configuration\nname = <b>bold</b>\npassword = hostile-planted-secret\n"
+                     b"nul = a\x00b\nansi = \x1b[2J\x1b[31m\nyaml = {a: [b, *c]}\n" + b"long = " + b"y" * 1_100_000 + b"\n"
+                     + b"bad = \xff\xfe\xc3\x28\n")
+    write_unit(ctx, f"{HOSTILE_NAME}.service", "hostile\x1b[31m <i>unit</i>", shlex.join(_hostile_argv(ctx)))
+    cron = ctx.path("/etc/cron.d/hostile")
+    cron.write_bytes(b"*/1 * * * * root /bin/echo '<script>alert(2)</script>' \x1b[31m \xff --password=hostile-planted-secret\n")
+    cron.chmod(0o644)
+
+
+def _hostile_argv(ctx: "VMContext") -> list[str]:
+    return ["/usr/bin/python3", "/opt/hostile/hostile.py", "--config", "/opt/hostile/hostile.conf",
+            "--processes", str(ctx.option("hostile", "processes", 1000)),
+            "--sockets", str(ctx.option("hostile", "sockets", 1000))]
+
+
+def _hostile_ready(ctx: "VMContext") -> str | None:
+    ready = ctx.path("/run/hostile.ready")
+    return None if ctx.lab.exec(ctx.name, ["test", "-e", "/run/hostile.ready"], check=False).returncode == 0 \
+        else f"{ready}: not yet"
+
+
+register(Service(
+    name="hostile", prepare=_hostile_prepare,
+    start=lambda ctx: f"{shlex.join(_hostile_argv(ctx))} </dev/null >/dev/null 2>&1 &\n",
+    ready=_hostile_ready, needs=("/usr/bin/python3",)))
