@@ -37,7 +37,6 @@ from analyzers.secrets import REDACTED
 
 from migrator.planner.model import CRONJOB, EnvVar, FileMount, PlannedConfigMap, PlannedSecret, PlannedWorkload
 from migrator.planner.names import dns1123
-from migrator.planner.workloads import PLACEHOLDER
 
 CONFIGMAP_BUDGET = 900 * 1024       # bytes of files per ConfigMap (the API's limit is 1 MiB)
 EXPIRY_WARNING_DAYS = 30
@@ -147,16 +146,17 @@ class _Builder:
             elif REDACTED in value:
                 parts = value.split(REDACTED)
                 built = _literal(parts[0])
+                helpers = []
                 for i, part in enumerate(parts[1:]):
                     helper = f"{name}_SECRET" + (f"_{i + 1}" if i else "")
                     ref = self.keys.unused(source, own) or (source, f"{name} (part {i + 1})")
                     self.env.append(EnvVar(helper, secret=self.secret, key=self.keys.key(*ref, helper)))
                     built += f"$({helper}){_literal(part)}"
+                    helpers.append(helper)
                 self.env.append(EnvVar(name, value=built))
                 secret_vars.append(name)
                 self.notes.append(f"{name} held a secret inside its value ({source}): it is built from "
-                                  f"{', '.join(f'{name}_SECRET' + (f'_{i + 1}' if i else '') for i in range(len(parts) - 1))} "
-                                  f"(Secret {self.secret}) by $(VAR) expansion")
+                                  f"{', '.join(helpers)} (Secret {self.secret}) by $(VAR) expansion")
             else:
                 self.env.append(EnvVar(name, value=_literal(value)))
         if self.app.environment:
@@ -239,7 +239,8 @@ class _Builder:
             taken.add(name)
             volume = "tls" + (f"-{n}" if n > 1 else "")
             annotations = [(TLS_FILES, "; ".join(f"{k}: {p}" for k, p in (("tls.crt", cert), ("tls.key", key)) if p))]
-            notes = [f"put the host's certificate{' and key' if key else ''} here ({', '.join(p for p in (cert, key) if p)}); "
+            files = ", ".join(p for p in (cert, key) if p)
+            notes = [f"put the host's certificate{' and key' if key else ''} here ({files}); "
                      "the plan never holds the key"]
             info = read.get(cert) if cert else None
             if cert and info is not None and info.subject:

@@ -166,7 +166,25 @@ def _waits_and_addresses(w: PlannedWorkload, index: _Index, owner: Mapping[str, 
         notes.append(f"connects to {', '.join(sorted(set(servers)))} on port {port}: in the cluster that is "
                      f"Service {service}:{port}; configuration that names the hosts must name the Service")
     args, rewritten = rewrite_peer_args(w.args, targets)
-    return replace(w, waits=tuple(waits[k] for k in sorted(waits)), args=args, notes=tuple(notes + rewritten))
+    config_maps, in_files = _rewrite_config_files(w.config_maps, targets)
+    return replace(w, waits=tuple(waits[k] for k in sorted(waits)), args=args, config_maps=config_maps,
+                   notes=tuple(notes + rewritten + in_files))
+
+
+def _rewrite_config_files(config_maps, targets: Mapping[tuple[str, int], str]):
+    """ADDRESS:PORT of a server in the config files becomes SERVICE:PORT, as in the arguments."""
+    out, notes = [], []
+    for cm in config_maps:
+        files = []
+        for key, path, text in cm.files:
+            (new,), _ = rewrite_peer_args((text,), targets)
+            if new != text:
+                names = sorted({f"{s}:{p}" for (_, p), s in targets.items()
+                                if new.count(f"{s}:{p}") > text.count(f"{s}:{p}")})
+                notes.append(f"config file {path}: server addresses now name their Service ({', '.join(names)})")
+            files.append((key, path, new))
+        out.append(replace(cm, files=tuple(files)))
+    return tuple(out), notes
 
 
 def _cluster_addresses(w: PlannedWorkload, namespace: str, findings: Mapping[str, HostFindings]) -> PlannedWorkload:

@@ -83,8 +83,9 @@ def test_secrets_are_placeholders_named_by_their_source_and_the_environment_refe
                 "migrator.io/secret-sources": json.dumps({
                     "DATABASE_URL_SECRET": f"{ENV_FILE}: url-password", "DB_PASSWORD": f"{UNIT}: DB_PASSWORD",
                     "password": f"{APP_INI}: password"}),
-                "migrator.io/notes": "placeholder values '<set-me>': set the real ones, never commit them\n"
-                                     "each key replaces the secret named in migrator.io/secret-sources (file: setting)"}},
+                "migrator.io/notes": (
+                    "placeholder values '<set-me>': set the real ones, never commit them\n"
+                    "each key replaces the secret named in migrator.io/secret-sources (file: setting)")}},
         "stringData": {"DB_PASSWORD": "<set-me>", "DATABASE_URL_SECRET": "<set-me>", "password": "<set-me>"}}
     secret_ref = lambda key: {"secretKeyRef": {"name": "webapp-web1-secrets", "key": key}}  # noqa: E731
     assert container(find(docs, "Deployment", "webapp-web1"))["env"] == [
@@ -252,7 +253,7 @@ def test_no_secret_value_of_the_inputs_reaches_the_yaml():
                            ("DATABASE_URL", "postgres://u:<redacted>@db/x", ENV_FILE),
                            ("API_TOKEN", "<redacted>", ENV_FILE))
     app = gen_webapp(config_files=tuple(c.path for c in configs), environment=environment,
-                     secrets=(f"/etc/webapp/app.conf: requirepass", f"{UNIT}: DB_PASSWORD",
+                     secrets=("/etc/webapp/app.conf: requirepass", f"{UNIT}: DB_PASSWORD",
                               f"{ENV_FILE}: url-password", f"{ENV_FILE}: API_TOKEN",
                               "/etc/webapp/inline.pem: private-key"))
     plan = build_plan([gen_host("web1", app, config_texts=config_texts([app], configs))], namespace="shop")
@@ -278,3 +279,18 @@ def test_kubectl_kustomize_builds_configmaps_and_secrets_in_their_wave(tmp_path)
     names = {(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(built.stdout) if d}
     assert {("ConfigMap", "webapp-web1-config"), ("ConfigMap", "redis-db1-config"), ("Secret", "webapp-web1-secrets"),
             ("Secret", "webapp-web1-tls-server"), ("Secret", "redis-db1-secrets")} <= names
+
+
+def test_server_addresses_in_config_files_become_service_names():
+    from estate_factories import lab_estate, nginx
+    site = "/etc/nginx/sites-enabled/shop"
+    text = "upstream app {\n    server 10.0.1.4:8080;\n    server 10.0.1.5:8080;\n}\nserver { listen 80; }\n"
+    hosts = [(name, replace(f, applications=tuple(replace(a, config_files=(site,)) if a.software == "nginx" else a
+                                                  for a in f.applications), config_texts=((site, text),)))
+             if name == "web-1" else (name, f) for name, f in lab_estate()]
+    docs = docs_of(hosts)
+    assert find(docs, "ConfigMap", "nginx-web-1-config")["data"] == {
+        "shop": "upstream app {\n    server webapp:8080;\n    server webapp:8080;\n}\nserver { listen 80; }\n"}
+    notes = find(docs, "Deployment", "nginx-web-1")["metadata"]["annotations"]["migrator.io/notes"]
+    assert f"config file {site}: server addresses now name their Service (webapp:8080)" in notes
+    assert nginx().key == "nginx.service"
