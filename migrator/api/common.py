@@ -60,7 +60,8 @@ def int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
     return int(raw)
 
 
-def page(session: Session, query: Select, id_column, to_dict: Callable[[Any], dict]) -> Response:
+def page(session: Session, query: Select, id_column, to_dict: Callable[[Any], dict] | None = None,
+         to_dicts: Callable[[list], list[dict]] | None = None) -> Response:
     """One page of `query` ordered by id: ?limit= (1-500, default 100) and ?cursor= (the id after which
     the page starts). The body is {"items": [...], "next": URL or null}; Link: <URL>; rel="next" too."""
     limit = int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
@@ -76,7 +77,8 @@ def page(session: Session, query: Select, id_column, to_dict: Callable[[Any], di
         args = {k: v for k, v in request.args.items() if k in declared and k not in ("cursor", "limit")}
         next_url = url_for(request.endpoint, **(request.view_args or {}), **args, limit=limit,
                            cursor=rows[-1].id)
-    response = jsonify(items=[to_dict(r) for r in rows], next=next_url)
+    items = to_dicts(rows) if to_dicts else [to_dict(r) for r in rows]   # to_dicts: one query per page
+    response = jsonify(items=items, next=next_url)
     if next_url:
         response.headers["Link"] = f'<{next_url}>; rel="next"'
     return response

@@ -40,7 +40,7 @@ def list_hosts():
         if request.args.get("group"):
             (group,) = groups.find_groups(s, [request.args["group"]], field="group")
             q = q.where(Host.groups.any(HostGroup.id == group.id))
-        return page(s, q, Host.id, lambda h: findings.host_summary(s, h))
+        return page(s, q, Host.id, to_dicts=lambda rows: findings.host_summaries(s, rows))
 
 
 @bp.post("/hosts")

@@ -82,9 +82,24 @@ def last_scan_host(session: Session, host_id: int) -> ScanHost | None:
     return session.scalar(select(ScanHost).where(ScanHost.host_id == host_id).order_by(ScanHost.id.desc()))
 
 
+def host_summaries(session: Session, hosts: list[Host]) -> list[dict[str, Any]]:
+    """host_summary of many hosts with a fixed number of queries (the last scan of each in one)."""
+    ids = [h.id for h in hosts]
+    newest = (select(ScanHost.host_id, func.max(ScanHost.id).label("id")).where(ScanHost.host_id.in_(ids))
+              .group_by(ScanHost.host_id).subquery())
+    last = {row.host_id: row for row in session.scalars(select(ScanHost).join(newest, ScanHost.id == newest.c.id))}
+    if ids:   # groups and credentials of the whole page at once
+        list(session.scalars(select(Host).where(Host.id.in_(ids))
+                             .options(selectinload(Host.groups), selectinload(Host.credential))))
+    return [_summary(h, last.get(h.id)) for h in hosts]
+
+
 def host_summary(session: Session, host: Host) -> dict[str, Any]:
     """A host as shown to users: its fields (never the password) and how its last scan went."""
-    last = last_scan_host(session, host.id)
+    return _summary(host, last_scan_host(session, host.id))
+
+
+def _summary(host: Host, last: ScanHost | None) -> dict[str, Any]:
     return {**host_dict(host), "last_scan": last.status if last else "never",
             "last_scan_at": (last.finished_at or last.started_at).isoformat()
             if last and (last.finished_at or last.started_at) else None,

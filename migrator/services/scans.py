@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from analyzers.base import Section
 from analyzers.findings import HostFindings
@@ -382,6 +383,12 @@ def mark_interrupted(db: Database) -> int:
 
 
 def scan_dict(scan: Scan) -> dict[str, Any]:
+    """A scan with each host's progress; host names and snapshot ids in two queries, not two per host."""
+    session = object_session(scan)
+    names = dict(session.execute(select(Host.id, Host.name).join(ScanHost, ScanHost.host_id == Host.id)
+                                 .where(ScanHost.scan_id == scan.id)).all())
+    snapshots = dict(session.execute(select(Snapshot.scan_host_id, Snapshot.id).join(ScanHost)
+                                     .where(ScanHost.scan_id == scan.id)).all())
     counts = {state: 0 for state in ("queued", "running", "done", "failed", "cancelled")}
     for h in scan.hosts:
         counts[h.status] = counts.get(h.status, 0) + 1
@@ -391,6 +398,6 @@ def scan_dict(scan: Scan) -> dict[str, Any]:
             "error": scan.error,
             "cancel_requested_at": scan.cancel_requested_at.isoformat() if scan.cancel_requested_at else None,
             "progress": {"total": len(scan.hosts), **counts},
-            "hosts": [{"host_id": h.host_id, "host": h.host.name, "status": h.status, "stage": h.stage,
+            "hosts": [{"host_id": h.host_id, "host": names.get(h.host_id), "status": h.status, "stage": h.stage,
                        "error": h.error, "error_kind": h.error_kind,
-                       "snapshot_id": h.snapshot.id if h.snapshot else None} for h in scan.hosts]}
+                       "snapshot_id": snapshots.get(h.id)} for h in scan.hosts]}
