@@ -67,12 +67,13 @@ def add_host():
     data = _host_data(request.form)
     try:
         with db().session() as s:
-            if data.get("groups"):
-                if any(len(g) > 255 for g in data["groups"]):
-                    raise InputError("a group name is longer than 255 characters", "groups")
-                groups.ensure_groups(s, data["groups"])      # the form creates the groups it names
-                s.flush()
+            names = data.pop("groups", [])
+            if any(len(g) > 255 for g in names):
+                raise InputError("a group name is longer than 255 characters", "groups")
             host = hosts.add_host(s, cipher(), data)
+            if names:                       # the form creates the groups it names
+                host.groups = list(groups.ensure_groups(s, names).values())
+                s.flush()
             name = host.name
     except InputError as exc:
         shown = {k: v for k, v in request.form.items() if k in HOST_FIELDS}   # never the password
