@@ -40,9 +40,9 @@ def test_applications_filter_is_validated(client):
     assert r.status_code == 422 and "verdict" in r.json["errors"]
 
 
-def test_index_page_says_what_to_do_first(client):
-    r = client.get("/")
-    assert r.status_code == 200 and b"No hosts yet" in r.data
+def test_index_page_sends_strangers_to_the_login(client):
+    r = client.get("/")                     # an API token opens no page: log in first
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
 
 
 def test_plan_options_are_validated(client):
