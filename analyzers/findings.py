@@ -171,6 +171,7 @@ class ScheduledJob:
     source: str
     line_no: int = 0
     system: bool = False
+    oneshot: bool = False      # runs once (cron @reboot, a systemd Type=oneshot service), not on a schedule
     confidence: float = 1.0
 
     def as_dict(self) -> dict:

@@ -40,9 +40,26 @@ def timer_jobs(unit_files: Iterable) -> list[ScheduledJob]:
     return jobs
 
 
+def oneshot_jobs(unit_files: Iterable) -> list[ScheduledJob]:
+    """Type=oneshot services in /etc or /run that no timer starts: tasks that run once at boot."""
+    units = list(unit_files)
+    timed = {(u.get("Timer", "Unit") or (u.name[:-len(".timer")] + ".service",))[-1]
+             for u in units if u.name.endswith(".timer")}
+    jobs = []
+    for unit in units:
+        if (not unit.name.endswith(".service") or unit.name in timed or not unit.exec_start
+                or unit.get("Service", "Type")[-1:] != ("oneshot",) or not unit.path.startswith(("/etc/", "/run/"))):
+            continue
+        command = " && ".join(unit.exec_start)
+        jobs.append(ScheduledJob(schedule="", user=unit.user or "root", command=command, source=unit.path,
+                                 system=is_system_job(command), oneshot=True))
+    return jobs
+
+
 def scheduled_jobs(cron_files: Iterable, unit_files: Iterable = ()) -> tuple[ScheduledJob, ...]:
     jobs = [ScheduledJob(schedule=e.schedule, user=e.user, command=e.command, source=f.path, line_no=e.line_no,
-                         system=is_system_job(e.command))
+                         system=is_system_job(e.command), oneshot=e.schedule == "@reboot")
             for f in cron_files for e in f.entries]
     jobs += timer_jobs(unit_files)
+    jobs += oneshot_jobs(unit_files)
     return tuple(sorted(jobs, key=lambda j: (j.system, j.source, j.line_no)))

@@ -20,7 +20,7 @@ from analyzers.findings import HostFindings
 from migrator.planner import configs, groups, jobs, network
 from migrator.planner.datasteps import data_steps
 from migrator.planner.images import with_command
-from migrator.planner.model import CRONJOB, EXPOSURES, KINDS, Plan, PlannedWorkload
+from migrator.planner.model import BATCH, EXPOSURES, KINDS, Plan, PlannedWorkload
 from migrator.planner.names import dns1035
 from migrator.planner.rewrite import reachable_address
 from migrator.planner.workloads import NAME_MAX, exposed_ports, plan_workload, volume_size
@@ -111,7 +111,7 @@ def _named(workload: PlannedWorkload, taken: set[str]) -> PlannedWorkload:
 
 def apply_override(workload: PlannedWorkload, changes: Mapping) -> PlannedWorkload:
     applied = [key for key in OVERRIDE_KEYS if key in changes and key != "exclude"]
-    if "kind" in changes and workload.kind != CRONJOB:
+    if "kind" in changes and workload.kind not in BATCH:
         workload = replace(workload, kind=changes["kind"])
     if "replicas" in changes:
         workload = replace(workload, replicas=changes["replicas"])

@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from analyzers.findings import Application, HostFindings
 from analyzers.secrets import REDACTED
 
-from migrator.planner.model import CRONJOB, EnvVar, FileMount, PlannedConfigMap, PlannedSecret, PlannedWorkload
+from migrator.planner.model import BATCH, EnvVar, FileMount, PlannedConfigMap, PlannedSecret, PlannedWorkload
 from migrator.planner.names import dns1123
 
 CONFIGMAP_BUDGET = 900 * 1024       # bytes of files per ConfigMap (the API's limit is 1 MiB)
@@ -69,7 +69,7 @@ def env_name(text: str) -> str:
 def with_configs(w: PlannedWorkload, members: Sequence[tuple[str, Application]],
                  findings: Mapping[str, HostFindings], now: datetime | None = None) -> PlannedWorkload:
     """The workload with its config files, environment, secrets and TLS files (see the module)."""
-    if w.kind == CRONJOB or not members:
+    if w.kind in BATCH or not members:
         return w
     host, app = members[0]
     found = findings.get(host) or HostFindings()

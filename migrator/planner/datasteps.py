@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from migrator.planner.images import IMAGE_USERS
-from migrator.planner.model import CRONJOB, STATEFULSET, DataStep, PlannedWorkload
+from migrator.planner.model import BATCH, STATEFULSET, DataStep, PlannedWorkload
 from migrator.planner.rewrite import pod_dns
 
 NEW_MEMBER = "(new member)"     # the source of an ordinal that replaces no host
@@ -24,7 +24,7 @@ def data_steps(workloads: Sequence[PlannedWorkload], namespace: str,
     addresses = addresses or {}
     steps: list[DataStep] = []
     for w in workloads:
-        if w.kind == CRONJOB or not w.volumes:
+        if w.kind in BATCH or not w.volumes:
             continue
         count = w.replicas if w.kind == STATEFULSET else 1
         for ordinal in range(count):

@@ -1,5 +1,6 @@
 """Scheduled jobs (cron entries, systemd timers) to CronJobs: the schedule and time zone kept,
-the command run by the same user, in the image of the application whose files it runs.
+the command run by the same user, in the image of the application whose files it runs. Tasks the
+VM runs once (cron @reboot, systemd Type=oneshot services) become Jobs.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from analyzers.findings import HostFindings, ScheduledJob
 
 from migrator.planner.images import placeholder_image
-from migrator.planner.model import CRONJOB, PlannedWorkload, Schedule
+from migrator.planner.model import CRONJOB, JOB, PlannedWorkload, Schedule
 from migrator.planner.names import dns1035, label_value
 from migrator.planner.workloads import MANAGED_BY, NAME_MAX
 
@@ -74,14 +75,17 @@ def plan_jobs(jobs: Sequence[tuple[str, ScheduledJob]], hosts: Sequence[tuple[st
 def plan_job(host: str, job: ScheduledJob, findings: HostFindings | None,
              workloads: Sequence[PlannedWorkload]) -> PlannedWorkload:
     notes: list[str] = []
-    cron = cron_schedule(job.schedule)
-    suspend = cron is None
-    if cron is None:
+    cron = None if job.oneshot else cron_schedule(job.schedule)
+    suspend = cron is None and not job.oneshot
+    if job.oneshot:
+        notes.append(f"runs once ({job.schedule or 'a oneshot service'} on the VM): a Job; run it again "
+                     "by deleting and re-applying it")
+    elif cron is None:
         cron = PLACEHOLDER_SCHEDULE
         notes.append(f"schedule {job.schedule!r} has no simple cron form: placeholder {cron!r}, suspended; "
                      "set the schedule and resume it")
-    time_zone = findings.timezone
-    if not time_zone:
+    time_zone = findings.timezone if findings is not None else ""
+    if not time_zone and not job.oneshot:
         time_zone = DEFAULT_TIME_ZONE
         notes.append(f"time zone of {host} unknown: {DEFAULT_TIME_ZONE}; set the host's zone if it differs")
     name = dns1035(f"{job_name(job.command)}-{host}", NAME_MAX)
@@ -101,14 +105,16 @@ def plan_job(host: str, job: ScheduledJob, findings: HostFindings | None,
         notes.append(f"uid of user {job.user!r} unknown: set runAsUser")
     source = f"{job.source}:{job.line_no}" if job.line_no else job.source
     return PlannedWorkload(
-        id=f"{host}/job:{source}", name=name, kind=CRONJOB, host=host, app_key=f"job:{source}",
+        id=f"{host}/job:{source}", name=name, kind=JOB if job.oneshot else CRONJOB, host=host,
+        app_key=f"job:{source}",
         software=owner.software if owner else "", image=image, command=("/bin/sh", "-c", job.command),
         run_as_user=uid, memory_limit="128Mi",
         labels={"app.kubernetes.io/name": label_value(owner.software if owner and owner.software else "job"),
                 "app.kubernetes.io/instance": name, "app.kubernetes.io/managed-by": MANAGED_BY},
         annotations={"migrator.io/source-host": host, "migrator.io/source-app": f"job:{source}",
                      "migrator.io/evidence": f"{source}: {job.schedule} {job.user} {job.command}"[:300]},
-        notes=tuple(notes), hosts=(host,), category="job", schedule=Schedule(cron, time_zone, suspend, job.schedule))
+        notes=tuple(notes), hosts=(host,), category="job",
+        schedule=None if job.oneshot else Schedule(cron, time_zone, suspend, job.schedule))
 
 
 def job_name(command: str) -> str:

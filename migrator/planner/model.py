@@ -12,6 +12,8 @@ DEPLOYMENT = "Deployment"
 STATEFULSET = "StatefulSet"
 DAEMONSET = "DaemonSet"
 CRONJOB = "CronJob"
+JOB = "Job"
+BATCH = (CRONJOB, JOB)      # run to completion: no Service, no volume, no policy of their own
 KINDS = (DEPLOYMENT, STATEFULSET, DAEMONSET)       # what an override may turn a long-running app into
 
 # How a port is reached from outside its pods.
@@ -191,7 +193,7 @@ class PlannedWorkload:
     @property
     def exposed(self) -> bool:
         """Whether the workload gets a ClusterIP Service."""
-        return self.service and bool(self.ports) and self.kind != CRONJOB
+        return self.service and bool(self.ports) and self.kind not in BATCH
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from analyzers.estate import EstateFindings, OrderEdge, Peer
 from analyzers.findings import STATELESS, HostFindings
 
-from migrator.planner.model import (CLUSTER, CRONJOB, DAEMONSET, DEPLOYMENT, INGRESS, LOADBALANCER, NONE,
+from migrator.planner.model import (BATCH, CLUSTER, DAEMONSET, DEPLOYMENT, INGRESS, LOADBALANCER, NONE,
                                     STATEFULSET, AllowRule, EnvVar, PlannedWorkload, WaitFor)
 from migrator.planner.rewrite import host_addresses, rewrite_cluster_args, rewrite_peer_args
 from migrator.planner.workloads import TLS_PORTS, is_http
@@ -25,14 +25,14 @@ def connect(workloads: Sequence[PlannedWorkload], estate: EstateFindings,
             exposure: Mapping[str, str], policies: bool = True) -> list[PlannedWorkload]:
     """Every workload with its estate decisions made; workloads are named and overridden already."""
     index = _Index.of(estate)
-    exposed = [_expose(w, index, exposure.get(w.name)) if w.kind != CRONJOB else w for w in workloads]
+    exposed = [_expose(w, index, exposure.get(w.name)) if w.kind not in BATCH else w for w in workloads]
     owner = {ref: w for w in exposed for ref in w.refs}
     findings = dict(hosts)
     wave_of = {ref: i + 1 for i, wave in enumerate(estate.waves) for ref in wave}
     monitoring = sorted(w.name for w in exposed if w.category == "monitoring")
     done = []
     for w in exposed:
-        if w.kind == CRONJOB:
+        if w.kind in BATCH:
             done.append(w)
             continue
         w = _waits_and_addresses(w, index, owner, findings)

@@ -10,7 +10,7 @@ import json
 
 from kubernetes import client
 
-from migrator.planner.model import (CRONJOB, DAEMONSET, INGRESS, LOADBALANCER, STATEFULSET, AllowRule, Plan,
+from migrator.planner.model import (BATCH, CRONJOB, DAEMONSET, JOB, INGRESS, LOADBALANCER, STATEFULSET, AllowRule, Plan,
                                     PlannedConfigMap, PlannedPort, PlannedSecret, PlannedVolume, PlannedWorkload)
 from migrator.planner.names import dns1123
 from migrator.planner.workloads import MANAGED_BY, PLACEHOLDER, TLS_PORTS
@@ -56,7 +56,7 @@ def namespace(plan: Plan) -> client.V1Namespace:
 
 
 def has_default_deny(plan: Plan) -> bool:
-    return plan.network_policies and any(w.kind != CRONJOB for w in plan.workloads)
+    return plan.network_policies and any(w.kind not in BATCH for w in plan.workloads)
 
 
 def workload_objects(w: PlannedWorkload, plan: Plan) -> list:
@@ -67,6 +67,8 @@ def workload_objects(w: PlannedWorkload, plan: Plan) -> list:
     objects += [config_map(w, c, ns) for c in w.config_maps]
     if w.kind == CRONJOB:
         return objects + [cron_job(w, ns)]
+    if w.kind == JOB:
+        return objects + [job(w, ns)]
     if w.kind == STATEFULSET:
         objects.append(headless_service(w, ns))
     else:
@@ -126,14 +128,25 @@ def daemon_set(w: PlannedWorkload, namespace: str) -> client.V1DaemonSet:
             template=_pod_template(w, [])))
 
 
-def cron_job(w: PlannedWorkload, namespace: str) -> client.V1CronJob:
-    s = w.schedule
+def _job_pod(w: PlannedWorkload) -> client.V1PodTemplateSpec:
     container = client.V1Container(
         name="job", image=w.image, command=list(w.command) or None, args=list(w.args) or None,
         working_dir=w.working_dir, security_context=_security(w), resources=_resources(w))
-    pod = client.V1PodTemplateSpec(
+    return client.V1PodTemplateSpec(
         metadata=client.V1ObjectMeta(labels=dict(w.labels)),
         spec=client.V1PodSpec(containers=[container], restart_policy="OnFailure"))
+
+
+def job(w: PlannedWorkload, namespace: str) -> client.V1Job:
+    """A task the VM ran once (at boot): run once in the cluster, in the first wave it fits."""
+    return client.V1Job(api_version="batch/v1", kind="Job", metadata=_meta(w, namespace),
+                        spec=client.V1JobSpec(backoff_limit=2, ttl_seconds_after_finished=86400,
+                                              template=_job_pod(w)))
+
+
+def cron_job(w: PlannedWorkload, namespace: str) -> client.V1CronJob:
+    s = w.schedule
+    pod = _job_pod(w)
     return client.V1CronJob(
         api_version="batch/v1", kind="CronJob", metadata=_meta(w, namespace),
         spec=client.V1CronJobSpec(

@@ -63,3 +63,16 @@ def test_template_of_instance_units():
     assert template_of("postgresql@15-main.service") == "postgresql@.service"
     assert template_of("getty@tty1.service") == "getty@.service"
     assert template_of("redis-server.service") == "redis-server.service"
+
+
+def test_reboot_entries_and_oneshot_services_run_once():
+    from analyzers.jobs import scheduled_jobs
+    from analyzers.parsers.crontabs import parse_cron
+    cron = parse_cron("/etc/cron.d/warm", "@reboot root /usr/local/bin/warm-cache\n*/5 * * * * root /bin/tick\n", True)
+    units = [unit("migrate.service", "[Service]\nType=oneshot\nUser=app\nExecStart=/opt/app/bin/migrate --up\n"),
+             unit("report.service", "[Service]\nType=oneshot\nExecStart=/opt/app/bin/report\n"),
+             unit("report.timer", "[Timer]\nOnCalendar=daily\n"),
+             unit("web.service", "[Service]\nExecStart=/opt/app/bin/web\n")]
+    jobs = {(j.command, j.oneshot, j.user) for j in scheduled_jobs([cron], units)}
+    assert jobs == {("/usr/local/bin/warm-cache", True, "root"), ("/bin/tick", False, "root"),
+                    ("/opt/app/bin/migrate --up", True, "app"), ("/opt/app/bin/report", False, "root")}

@@ -251,3 +251,19 @@ def test_kubectl_kustomize_builds_the_export(tmp_path):
                           timeout=60)
     assert wave.returncode == 0, wave.stderr
     assert {d["metadata"]["name"] for d in yaml.safe_load_all(wave.stdout)} == {"webapp", "webapp-allow"}
+
+
+def test_tasks_that_run_once_become_jobs():
+    reboot = ScheduledJob("@reboot", "root", "/usr/local/bin/warm-cache", "/etc/cron.d/warm", 1, oneshot=True)
+    oneshot = ScheduledJob("", "root", "/opt/app/bin/migrate --up", "/etc/systemd/system/migrate.service",
+                           oneshot=True)
+    plan = build_plan([gen_host("h", jobs=(reboot, oneshot))])
+    assert sorted((w.kind, w.schedule) for w in plan.workloads) == [("Job", None), ("Job", None)]
+    assert all(any("runs once" in n for n in w.notes) for w in plan.workloads)
+    docs = docs_of(plan)
+    jobs = [d for d in docs if d["kind"] == "Job"]
+    assert len(jobs) == 2 and not [d for d in docs if d["kind"] in ("CronJob", "Service", "NetworkPolicy")]
+    assert {tuple(d["spec"]["template"]["spec"]["containers"][0]["command"]) for d in jobs} == {
+        ("/bin/sh", "-c", "/usr/local/bin/warm-cache"), ("/bin/sh", "-c", "/opt/app/bin/migrate --up")}
+    assert all(d["spec"]["template"]["spec"]["restartPolicy"] == "OnFailure" for d in jobs)
+    assert validate_yaml(export_plan(plan)) == []
