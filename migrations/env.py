@@ -38,6 +38,11 @@ def run_migrations_online() -> None:
     engine = make_engine(_url())
     try:
         with engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                # SQLite alters a table by copying it and dropping the old one: with foreign keys on,
+                # that drop would cascade and delete every row that refers to it.
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.commit()
             _run(conn)
     finally:
         engine.dispose()
