@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import shlex
 from datetime import datetime, timezone
 from typing import Mapping
 
@@ -184,17 +183,8 @@ def unit_environment(unit_file, configs) -> tuple[tuple[str, str, str], ...]:
     """(name, value, source) of the variables a unit sets with Environment= (source: the unit
     file) and EnvironmentFile= (source: that file; read files only), secrets redacted. A
     variable set twice keeps its last value, an EnvironmentFile='s over Environment='s."""
-    env: dict[str, tuple[str, str, str]] = {}
-    for value in unit_file.get("Service", "Environment"):
-        try:
-            words = shlex.split(value)
-        except ValueError:
-            words = value.split()
-        for word in words:
-            name, sep, val = word.partition("=")
-            if sep and _ENV_NAME.fullmatch(name):
-                env.pop(name, None)
-                env[name] = (name, _env_value(name, val), unit_file.path)
+    env = {name: (name, _env_value(name, val), unit_file.path)
+           for name, val in unit_file.environment.items() if _ENV_NAME.fullmatch(name)}
     by_path = {c.path: c for c in configs}
     for path in environment_files(unit_file, configs):
         for setting in settings(ConfigFile(path, by_path[path].text, "keyvalue")):

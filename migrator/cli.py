@@ -16,7 +16,7 @@ from migrator.collect.replay import read_case, write_case
 from migrator.credentials import CredentialCipher
 from migrator.errors import InputError, MigratorError
 from migrator import scoring
-from migrator.services import estate, findings, hosts, plans, scans, tokens
+from migrator.services import estate, findings, hosts, plans, scans, tokens, users
 from migrator.text import printable
 
 
@@ -54,15 +54,12 @@ class Group(click.Group):
 def _safe_url(ctx: click.Context) -> str:
     """The database URL being used, with any password hidden."""
     obj = ctx.obj
-    url = obj.app.config["DATABASE_URL"] if isinstance(obj, Context) else ctx.params.get("database") or ""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return "(unreadable URL)"
+    return _hide_password(obj.app.config["DATABASE_URL"] if isinstance(obj, Context)
+                          else ctx.params.get("database") or "")
 
 
-def make_url_safe(url: str) -> str:
-    """A broker URL with its password hidden."""
+def _hide_password(url: str) -> str:
+    """A database or broker URL with its password hidden."""
     try:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
@@ -128,7 +125,7 @@ def worker(obj: Context, concurrency: int) -> None:
 
     obj.db     # the database is upgraded before the first scan arrives
     broker = obj.app.config["CELERY_BROKER_URL"]
-    click.echo(f"migrator worker: scans from {make_url_safe(broker)}, database {_safe_url(click.get_current_context())}")
+    click.echo(f"migrator worker: scans from {_hide_password(broker)}, database {_safe_url(click.get_current_context())}")
     celery_app(broker).worker_main(["worker", "--loglevel=WARNING", f"--concurrency={concurrency}",
                                     "--queues=migrator-scans", "--without-gossip", "--without-mingle"])
 
@@ -296,7 +293,6 @@ def _ask_password() -> str:
 @click.pass_obj
 def users_create(obj: Context, name: str, role: str) -> None:
     """Create a user of the web UI; the password is asked for (twice) and only its hash is stored."""
-    from migrator.web import users
     users.check_username(name)
     password = _ask_password()
     with obj.db.session() as s:
@@ -309,7 +305,6 @@ def users_create(obj: Context, name: str, role: str) -> None:
 @click.pass_obj
 def users_list(obj: Context, as_json: bool) -> None:
     """List users (role, whether disabled, last login; never the password hashes)."""
-    from migrator.web import users
     with obj.db.session() as s:
         rows = [users.user_dict(u) for u in users.list_users(s)]
     if as_json:
@@ -330,7 +325,6 @@ def users_list(obj: Context, as_json: bool) -> None:
 @click.pass_obj
 def users_password(obj: Context, name: str) -> None:
     """Set a user's password (asked for twice)."""
-    from migrator.web import users
     with obj.db.session() as s:
         users.get_user(s, name)
     password = _ask_password()
@@ -345,7 +339,6 @@ def users_password(obj: Context, name: str) -> None:
 @click.pass_obj
 def users_disable(obj: Context, name: str, enable: bool) -> None:
     """Disable a user: their login is refused and open sessions end at their next request."""
-    from migrator.web import users
     with obj.db.session() as s:
         user = users.set_disabled(s, users.get_user(s, name), not enable)
         click.echo(f"user {user.username} {'enabled' if enable else 'disabled'}")

@@ -6,7 +6,10 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from migrator.errors import InputError
 
 
 class Base(DeclarativeBase):
@@ -28,6 +31,17 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def flush_unique(session: Session, taken: InputError, *new: object) -> None:
+    """Add `new` and flush in a savepoint: a unique constraint lost to a concurrent writer becomes
+    `taken` (a clear 422), and the rest of the session's work stays usable."""
+    session.add_all(new)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise taken from None
 
 
 class Database:

@@ -15,6 +15,8 @@ SCAN_TASK = "migrator.scan"
 class JobRunner:
     """A small thread pool created on first use, so building an app starts no thread."""
 
+    scan_runner = None          # scans.create_scan: this process runs the scans it queues
+
     def __init__(self, max_workers: int = 2):
         self.max_workers = max_workers
         self._pool: ThreadPoolExecutor | None = None
@@ -41,6 +43,8 @@ class JobRunner:
 
 class CeleryJobs:
     """Scans handed to Celery workers (`migrator worker`); only the scan id travels."""
+
+    scan_runner = "celery"      # a worker writes its own id when it starts the scan
 
     def __init__(self, broker_url: str):
         from migrator.tasks import celery_app

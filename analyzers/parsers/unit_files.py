@@ -86,6 +86,7 @@ class UnitFile:
 
     @property
     def environment(self) -> dict[str, str]:
+        """Environment= assignments; a variable set twice keeps its last value, in its last place."""
         env: dict[str, str] = {}
         for value in self.get("Service", "Environment"):
             try:
@@ -95,6 +96,7 @@ class UnitFile:
             for word in words:
                 key, sep, val = word.partition("=")
                 if sep and key:
+                    env.pop(key, None)
                     env[key] = val
         return env
 

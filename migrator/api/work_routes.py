@@ -19,15 +19,7 @@ GROUPS_PARAM = query("groups", "only the hosts of these groups: ids or names sep
 
 def _chosen_hosts(s, data: dict) -> list:
     """The hosts a body names with `hosts` and `groups` (union, in order); every host when neither."""
-    host_refs, group_refs = refs(data, "hosts"), refs(data, "groups")
-    if host_refs is None and group_refs is None:
-        return hosts.find_hosts(s, [])
-    chosen = hosts.find_hosts(s, host_refs) if host_refs else []
-    for group in groups.find_groups(s, group_refs or []):
-        if not group.hosts:
-            raise InputError(f"group {group.name!r} has no hosts", "groups")
-        chosen += [h for h in group.hosts if h not in chosen]
-    return chosen
+    return groups.chosen_hosts(s, refs(data, "hosts"), refs(data, "groups"))
 
 
 def _query_hosts(s) -> list:
@@ -54,12 +46,12 @@ def list_scans():
 def start_scan():
     data = json_body(optional=True, fields=("hosts", "groups"))
     db = get_db(current_app)
+    jobs = current_app.extensions["migrator.jobs"]
     with db.session() as s:
-        scan = scans.create_scan(s, _chosen_hosts(s, data),
-                                 runner="celery" if current_app.config["JOBS"] == "celery" else None)
+        scan = scans.create_scan(s, _chosen_hosts(s, data), runner=jobs.scan_runner)
         scan_id = scan.id
         body = scans.scan_dict(scan)
-    current_app.extensions["migrator.jobs"].start_scan(db, current_app.config, scan_id)
+    jobs.start_scan(db, current_app.config, scan_id)
     return created(body, url_for("api.get_scan", scan_id=scan_id), 202)
 
 

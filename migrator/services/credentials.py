@@ -7,10 +7,10 @@ import re
 from typing import Any, Mapping
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from migrator.credentials import CredentialCipher
+from migrator.db import flush_unique
 from migrator.errors import InputError, NotFound
 from migrator.models import Credential, Host, HostGroup
 from migrator.services.hosts import CHECKS, MAX_ID
@@ -92,12 +92,7 @@ def create_credential(session: Session, cipher: CredentialCipher, data: Mapping[
     _unique_name(session, fields["name"])
     cred = Credential()
     _apply(cred, cipher, fields)
-    try:
-        with session.begin_nested():
-            session.add(cred)
-            session.flush()
-    except IntegrityError:
-        raise InputError(f"a credential named {fields['name']!r} already exists", "name") from None
+    flush_unique(session, InputError(f"a credential named {fields['name']!r} already exists", "name"), cred)
     return cred
 
 
@@ -107,11 +102,7 @@ def update_credential(session: Session, cipher: CredentialCipher, cred: Credenti
     if "name" in fields:
         _unique_name(session, fields["name"], cred.id)
     _apply(cred, cipher, fields)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise InputError(f"a credential named {fields.get('name')!r} already exists", "name") from None
+    flush_unique(session, InputError(f"a credential named {fields.get('name')!r} already exists", "name"))
     return cred
 
 

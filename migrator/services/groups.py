@@ -5,11 +5,11 @@ import re
 from typing import Any, Mapping
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from migrator.db import flush_unique
 from migrator.errors import InputError, NotFound
-from migrator.models import HostGroup
+from migrator.models import Host, HostGroup
 from migrator.services.hosts import MAX_ID, find_hosts
 from migrator.text import printable
 
@@ -72,23 +72,14 @@ def create_group(session: Session, data: Any) -> HostGroup:
     group = HostGroup(description="")
     with session.no_autoflush:      # the group joins the session below, whole
         _apply(session, group, fields)
-    session.add(group)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise InputError(f"a group named {fields['name']!r} already exists", "name") from None
+    flush_unique(session, InputError(f"a group named {fields['name']!r} already exists", "name"), group)
     return group
 
 
 def update_group(session: Session, group: HostGroup, data: Any) -> HostGroup:
     fields = _validate(data, partial=True)
     _apply(session, group, fields)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise InputError(f"a group named {group.name!r} already exists", "name") from None
+    flush_unique(session, InputError(f"a group named {group.name!r} already exists", "name"))
     return group
 
 
@@ -139,3 +130,17 @@ def group_dict(group: HostGroup) -> dict[str, Any]:
             "hosts": [{"id": h.id, "name": h.name} for h in group.hosts],
             "credential": {"id": group.credential.id, "name": group.credential.name} if group.credential else None,
             "created_at": group.created_at.isoformat()}
+
+
+def chosen_hosts(session: Session, host_refs: list | None, group_refs: list | None,
+                 group_field: str = "groups") -> list[Host]:
+    """The hosts named, then those of the groups named (union, in order, each once); every host
+    when neither is given. A group without hosts is an error: scanning it would scan nothing."""
+    if host_refs is None and group_refs is None:
+        return find_hosts(session, [])
+    chosen = find_hosts(session, host_refs) if host_refs else []
+    for group in find_groups(session, group_refs or [], field=group_field):
+        if not group.hosts:
+            raise InputError(f"group {group.name!r} has no hosts", group_field)
+        chosen += [h for h in group.hosts if h not in chosen]
+    return chosen

@@ -12,10 +12,10 @@ from typing import Any, Mapping
 
 import yaml
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from migrator.credentials import CredentialCipher
+from migrator.db import flush_unique
 from migrator.errors import InputError, NotFound
 from migrator.models import Host
 from migrator.text import printable
@@ -167,12 +167,7 @@ def add_host(session: Session, cipher: CredentialCipher, data: Mapping[str, Any]
     host = _new_host(cipher, fields)
     with session.no_autoflush:
         _set_relations(session, host, relations)
-    try:
-        with session.begin_nested():       # a concurrent add of the same name loses here, cleanly
-            session.add(host)
-            session.flush()
-    except IntegrityError:
-        raise taken from None
+    flush_unique(session, taken, host)       # a concurrent add of the same name loses here, cleanly
     return host
 
 
@@ -217,11 +212,7 @@ def update_host(session: Session, cipher: CredentialCipher, host: Host, data: Ma
     if host.auth_method != "password":
         host.password_encrypted = None
     _set_relations(session, host, relations)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise InputError(f"a host named {host.name!r} already exists", "name") from None
+    flush_unique(session, InputError(f"a host named {host.name!r} already exists", "name"))
     return host
 
 
@@ -567,11 +558,6 @@ def import_hosts(session: Session, cipher: CredentialCipher, records: list[Mappi
         host = _new_host(cipher, fields)
         host.groups = [groups[g] for g in dict.fromkeys(names)]
         hosts.append(host)
-    session.add_all(hosts)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise InputError("another client added some of these hosts at the same time; nothing was imported",
-                         "file") from None
+    flush_unique(session, InputError("another client added some of these hosts at the same time; nothing was "
+                                     "imported", "file"), *hosts)
     return hosts

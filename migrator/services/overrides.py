@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from migrator.db import flush_unique
 from migrator.errors import InputError, NotFound
 from migrator.models import PlanOverride
 from migrator.planner.builder import _check_override
@@ -58,12 +58,7 @@ def create_override(session: Session, data: Mapping[str, Any]) -> PlanOverride:
     if session.scalar(select(PlanOverride.id).where(PlanOverride.workload == workload)) is not None:
         raise taken
     row = PlanOverride(workload=workload, changes=changes)
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        raise taken from None
+    flush_unique(session, taken, row)
     return row
 
 

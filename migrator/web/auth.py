@@ -9,7 +9,8 @@ from flask import abort, current_app, g, redirect, render_template, request, ses
 
 from migrator import get_db
 from migrator.models import User
-from migrator.web import bp, users
+from migrator.services import users
+from migrator.web import bp
 
 OPEN_ENDPOINTS = {"web.login"}
 

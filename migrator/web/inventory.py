@@ -168,20 +168,13 @@ def start_scan():
     group = form_value(request.form, "group")
     try:
         with db().session() as s:
-            chosen = hosts.find_hosts(s, host_ids) if host_ids else []
-            if group:
-                (g,) = groups.find_groups(s, [group], field="group")
-                if not g.hosts:
-                    raise InputError(f"group {g.name!r} has no hosts", "group")
-                chosen += [h for h in g.hosts if h not in chosen]
-            if not host_ids and not group:
-                chosen = hosts.find_hosts(s, [])
-            scan = scans.create_scan(s, chosen)
+            chosen = groups.chosen_hosts(s, host_ids or None, [group] if group else None, group_field="group")
+            scan = scans.create_scan(s, chosen, runner=current_app.extensions["migrator.jobs"].scan_runner)
             scan_id = scan.id
     except InputError as exc:
         flash(f"No scan started: {exc}", "error")
         return redirect(url_for("web.inventory"))
-    current_app.extensions["migrator.jobs"].submit(scans.run_scan, db(), dict(current_app.config), scan_id)
+    current_app.extensions["migrator.jobs"].start_scan(db(), current_app.config, scan_id)
     return redirect(url_for("web.scan_page", scan_id=scan_id))
 
 

@@ -29,6 +29,8 @@ OUTSIDE: list = []
 class _NoJobs:
     """Stands in for the job runner: scans are recorded as queued, never executed."""
 
+    scan_runner = None
+
     def __init__(self):
         self.submitted = []
 

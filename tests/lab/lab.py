@@ -534,7 +534,7 @@ class Lab:
 
     # -------------------------------------------------------------------------- one VM's files
     def _prepare_vm(self, ctx: VMContext, rec: dict, names: list[str], addresses: list[str]) -> None:
-        vmdir, fs = ctx.vmdir, ctx.fs
+        vmdir = ctx.vmdir
         if vmdir.exists():
             shutil.rmtree(vmdir)
         vmdir.mkdir(parents=True)

@@ -108,10 +108,10 @@ def tcp_probe(address: str, port: int, send: bytes | None, expect: bytes, timeou
     return None
 
 
-def http_get(address: str, port: int, path: str, timeout: float = 0.5) -> tuple[int, Any]:
-    conn = http.client.HTTPConnection(address, port, timeout=timeout)
+def _request(conn: http.client.HTTPConnection, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+    """(status, JSON body or raw bytes) of one request; the connection is closed after it."""
     try:
-        conn.request("GET", path)
+        conn.request(method, path, **kwargs)
         resp = conn.getresponse()
         body = resp.read()
     finally:
@@ -120,36 +120,22 @@ def http_get(address: str, port: int, path: str, timeout: float = 0.5) -> tuple[
         return resp.status, json.loads(body)
     except ValueError:
         return resp.status, body
+
+
+def http_get(address: str, port: int, path: str, timeout: float = 0.5) -> tuple[int, Any]:
+    return _request(http.client.HTTPConnection(address, port, timeout=timeout), "GET", path)
 
 
 def https_get(address: str, port: int, path: str, timeout: float = 1.0) -> tuple[int, Any]:
     """GET over TLS without verifying the (self-signed) certificate."""
-    conn = http.client.HTTPSConnection(address, port, timeout=timeout,
-                                       context=ssl._create_unverified_context())  # noqa: S323 - lab cert
-    try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        body = resp.read()
-    finally:
-        conn.close()
-    try:
-        return resp.status, json.loads(body)
-    except ValueError:
-        return resp.status, body
+    return _request(http.client.HTTPSConnection(address, port, timeout=timeout,
+                                                context=ssl._create_unverified_context()),  # noqa: S323 - lab cert
+                    "GET", path)
 
 
 def http_post_json(address: str, port: int, path: str, body: dict, timeout: float = 1.0) -> tuple[int, Any]:
-    conn = http.client.HTTPConnection(address, port, timeout=timeout)
-    try:
-        conn.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
-        resp = conn.getresponse()
-        data = resp.read()
-    finally:
-        conn.close()
-    try:
-        return resp.status, json.loads(data)
-    except ValueError:
-        return resp.status, data
+    return _request(http.client.HTTPConnection(address, port, timeout=timeout), "POST", path,
+                    body=json.dumps(body), headers={"Content-Type": "application/json"})
 
 
 def wait_for(what: str, check: Callable[[], str | None], timeout: float = 20.0, interval: float = 0.1) -> None:

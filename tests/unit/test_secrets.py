@@ -6,7 +6,7 @@ import time
 import pytest
 
 from analyzers.base import Section
-from analyzers.parsers import crontabs, processes, unit_files
+from analyzers.parsers import crontabs, unit_files
 from analyzers.parsers.configs import parse as parse_configs
 from analyzers.probe_output import MARK, frame_sections, split_sections
 from analyzers.secrets import REDACTED, SecretRef, is_secret_key, redact_argv, redact_file, \
@@ -171,7 +171,7 @@ def test_probe_output_redacted_framing_survives(done):
 def test_planted_value_appears_nowhere_with_hostile_inputs():
     hostile = "\n".join([
         f'password="{PLANTED}"', f"PASSWORD='{PLANTED}\"'", f"pass {PLANTED}", f"token: {PLANTED}  # x",
-        f'  - "secret={PLANTED}"', f"key = {PLANTED}", f"x" * 300_000 + f" --password {PLANTED}",
+        f'  - "secret={PLANTED}"', f"key = {PLANTED}", "x" * 300_000 + f" --password {PLANTED}",
         f"auth={PLANTED};", f"--api-key={PLANTED}", f"credentials: {PLANTED}",
         f"-----BEGIN EC PRIVATE KEY-----\n{PLANTED}\n-----END EC PRIVATE KEY-----",
         f"mysql -h db -p{PLANTED}", f"https://user:{PLANTED}@host/path",

@@ -8,7 +8,7 @@ from migrator import get_db
 from migrator.collect.replay import read_case
 from migrator.credentials import CredentialCipher
 from migrator.services import hosts, scans
-from migrator.web import users
+from migrator.services import users
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_APP = ROOT / "tests" / "fixtures" / "hosts" / "lab-app-1"

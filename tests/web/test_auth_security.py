@@ -85,7 +85,7 @@ def test_secure_cookie_behind_https(settings):
 def test_wrong_password_unknown_and_disabled_users_are_refused_alike(app):
     make_user(app, "alice", "viewer")
     make_user(app, "bob", "admin")
-    from migrator.web import users
+    from migrator.services import users
     with get_db(app).session() as s:
         users.set_disabled(s, users.get_user(s, "bob"), True)
     client = app.test_client(token=None)
@@ -96,7 +96,7 @@ def test_wrong_password_unknown_and_disabled_users_are_refused_alike(app):
 
 
 def test_disabling_a_user_ends_their_session(app, viewer_ui):
-    from migrator.web import users
+    from migrator.services import users
     assert viewer_ui.get("/").status_code == 200
     with get_db(app).session() as s:
         users.set_disabled(s, users.get_user(s, "viewer-user"), True)
@@ -104,7 +104,7 @@ def test_disabling_a_user_ends_their_session(app, viewer_ui):
 
 
 def test_a_new_password_ends_other_sessions(app, viewer_ui):
-    from migrator.web import users
+    from migrator.services import users
     with get_db(app).session() as s:
         users.set_password(s, users.get_user(s, "viewer-user"), "another long password")
     assert viewer_ui.get("/").status_code == 302

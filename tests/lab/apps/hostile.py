@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import os
 import socket
 import subprocess
 import time

@@ -35,7 +35,7 @@ def test_unit_files_preset_and_none():
     assert len(rows) == 5
 
 
-def test_unit_files_empty_and_garbage():
+def test_systemctl_unit_files_empty_and_garbage():
     assert systemctl.parse_unit_files("") == ()
     assert systemctl.parse_unit_files("\n0 unit files listed.\n") == ()
     with pytest.raises(ParseError):

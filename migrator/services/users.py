@@ -1,5 +1,6 @@
-"""Users of the web UI: created with a role, passwords kept only as salted hashes (werkzeug's
-scrypt), disabled rather than deleted. The roles are the API tokens' (viewer < planner < admin)."""
+"""Users of the web UI (managed with `migrator users`): created with a role, passwords kept only as
+salted hashes (werkzeug's scrypt), disabled rather than deleted. The roles are the API tokens'
+(viewer < planner < admin)."""
 from __future__ import annotations
 
 import re
