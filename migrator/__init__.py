@@ -28,6 +28,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from migrator.web import bp as web_bp
     from migrator.web import init_app as init_web
 
+    @app.before_request
+    def _anonymous():   # until a token or a login says who: the request's thread may be reused
+        from flask import request
+        from migrator.services import audit
+
+        audit.act_as(audit.Actor("anonymous", request.remote_addr or ""))
+
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
     init_web(app)

@@ -77,6 +77,9 @@ def _first_line(exc: BaseException) -> str:
 @click.pass_context
 def main(ctx: click.Context, database: str | None) -> None:
     """Inventory VMs over SSH and plan their move to Kubernetes."""
+    from migrator.services import audit
+
+    audit.act_as(audit.cli_actor())
     ctx.obj = Context(database)
 
 
@@ -545,6 +548,8 @@ def plan_export(obj: Context, output, kustomize_dir, host_refs, namespace, overr
         files, warnings = plans.plan_files(plan), plan.summary.get("warnings", [])
         tree = plans.kustomize_files(s, selected, namespace=namespace, overrides=overrides,
                                      network_policies=not no_network_policies) if kustomize_dir else {}
+        plans.exported(s, plan, ", ".join(w for w, on in (("yaml", output or not kustomize_dir),
+                                                          ("kustomize", kustomize_dir)) if on))
     if output:
         Path(output).write_text(text)
         for rel, content in sorted(files.items()):

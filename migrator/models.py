@@ -58,9 +58,13 @@ class Host(Base):
     # A shared credential; when set it wins over the group's and the host's own fields.
     credential_id: Mapped[int | None] = mapped_column(ForeignKey("credentials.id", ondelete="SET NULL"),
                                                       index=True)
+    # A bastion (another inventory host) to reach this one through, as ssh's ProxyJump; when unset,
+    # the first of the host's groups that names one.
+    jump_host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="SET NULL"), index=True)
 
     scan_hosts: Mapped[list["ScanHost"]] = relationship(back_populates="host", cascade="all, delete-orphan")
     credential: Mapped["Credential | None"] = relationship()
+    jump_host: Mapped["Host | None"] = relationship(remote_side="Host.id", foreign_keys=[jump_host_id])
     groups: Mapped[list["HostGroup"]] = relationship(secondary="host_group_members", back_populates="hosts",
                                                      order_by="HostGroup.id")
 
@@ -83,10 +87,12 @@ class HostGroup(Base):
     credential_id: Mapped[int | None] = mapped_column(ForeignKey("credentials.id", ondelete="SET NULL"),
                                                       index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    jump_host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="SET NULL"), index=True)
 
     hosts: Mapped[list[Host]] = relationship(secondary="host_group_members", back_populates="groups",
                                              order_by="Host.id")
     credential: Mapped["Credential | None"] = relationship()
+    jump_host: Mapped[Host | None] = relationship(foreign_keys=[jump_host_id])
 
 
 class Credential(Base):
@@ -315,3 +321,19 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """Who did what to which object, kept for review: scans started, inventory and credential
+    changes, plans made and exported, users and tokens managed, logins. actor: "user:NAME",
+    "token:NAME" or "cli:OSUSER"; detail never holds a secret."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(128), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(String(512), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(64), default="")  # client address, or "cli"

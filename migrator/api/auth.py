@@ -7,7 +7,7 @@ from flask import current_app, g, request
 from migrator import get_db
 from migrator.api import bp
 from migrator.api.errors import problem
-from migrator.services import tokens
+from migrator.services import audit, tokens
 
 
 def _unauthorized(detail: str, error: str | None = None):
@@ -33,6 +33,7 @@ def _authenticate():
         if token is None:
             return _unauthorized("the API token is unknown or revoked", "invalid_token")
         g.token_id, g.token_name, g.token_role = token.id, token.name, token.role
+        audit.act_as(audit.Actor(f"token:{token.name}"[:128], request.remote_addr or ""))
     if not tokens.allows(g.token_role, needed):
         return problem(403, "Forbidden", f"this operation needs the {needed} role; the token "
                                          f"{g.token_name!r} has the {g.token_role} role")

@@ -259,7 +259,7 @@ def get_plan(plan_id: int):
                              {"application/yaml": {}})})
 def get_plan_yaml(plan_id: int):
     with get_db(current_app).session() as s:
-        text = _plan(s, plan_id).yaml
+        text = plans.exported(s, _plan(s, plan_id), "yaml").yaml
     return Response(text, mimetype="application/yaml",
                     headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.yaml"'})
 
@@ -271,7 +271,7 @@ def get_plan_yaml(plan_id: int):
                                                                              "format": "binary"}}})})
 def get_plan_kustomize(plan_id: int):
     with get_db(current_app).session() as s:
-        data = plans.kustomize_zip(_plan(s, plan_id))
+        data = plans.kustomize_zip(plans.exported(s, _plan(s, plan_id), "kustomize"))
     return Response(data, mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}-kustomize.zip"'})
 
@@ -284,7 +284,7 @@ def get_plan_kustomize(plan_id: int):
 def get_plan_file(plan_id: int, path: str):
     """A file generated with the plan: dockerfiles/NAME/Dockerfile, NOTES.md."""
     with get_db(current_app).session() as s:
-        text = plans.plan_file(_plan(s, plan_id), path)
+        text = plans.plan_file(plans.exported(s, _plan(s, plan_id), path), path)
     return Response(text, mimetype="text/plain",
                     headers={"Content-Disposition": f'attachment; filename="{path.rsplit("/", 1)[-1]}"'})
 

@@ -15,6 +15,7 @@ from migrator.errors import InputError, NotFound
 from migrator.models import Credential, Host, HostGroup
 from migrator.services.hosts import CHECKS, MAX_ID
 from migrator.text import printable
+from migrator.services import audit
 
 KINDS = ("key", "password", "agent")
 FIELDS = ("name", "username", "kind", "key_path", "password")
@@ -93,6 +94,7 @@ def create_credential(session: Session, cipher: CredentialCipher, data: Mapping[
     cred = Credential()
     _apply(cred, cipher, fields)
     flush_unique(session, InputError(f"a credential named {fields['name']!r} already exists", "name"), cred)
+    audit.record(session, "credential.create", cred.name, credential_id=cred.id, kind=cred.kind)
     return cred
 
 
@@ -103,6 +105,7 @@ def update_credential(session: Session, cipher: CredentialCipher, cred: Credenti
         _unique_name(session, fields["name"], cred.id)
     _apply(cred, cipher, fields)
     flush_unique(session, InputError(f"a credential named {fields.get('name')!r} already exists", "name"))
+    audit.record(session, "credential.update", cred.name, credential_id=cred.id, fields=audit.describe(fields))
     return cred
 
 
@@ -130,6 +133,7 @@ def find_credential(session: Session, ref: Any, field: str = "credential") -> Cr
 
 
 def delete_credential(session: Session, cred: Credential) -> None:
+    audit.record(session, "credential.delete", cred.name, credential_id=cred.id)
     session.delete(cred)      # hosts and groups using it fall back (ON DELETE SET NULL)
     session.flush()
 

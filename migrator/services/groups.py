@@ -12,6 +12,7 @@ from migrator.errors import InputError, NotFound
 from migrator.models import Host, HostGroup
 from migrator.services.hosts import MAX_ID, find_hosts
 from migrator.text import printable
+from migrator.services import audit
 
 GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 FIELDS = ("name", "description", "hosts", "credential")
@@ -73,6 +74,7 @@ def create_group(session: Session, data: Any) -> HostGroup:
     with session.no_autoflush:      # the group joins the session below, whole
         _apply(session, group, fields)
     flush_unique(session, InputError(f"a group named {fields['name']!r} already exists", "name"), group)
+    audit.record(session, "group.create", group.name, group_id=group.id)
     return group
 
 
@@ -80,6 +82,7 @@ def update_group(session: Session, group: HostGroup, data: Any) -> HostGroup:
     fields = _validate(data, partial=True)
     _apply(session, group, fields)
     flush_unique(session, InputError(f"a group named {group.name!r} already exists", "name"))
+    audit.record(session, "group.update", group.name, group_id=group.id, fields=audit.describe(fields))
     return group
 
 
@@ -92,6 +95,7 @@ def get_group(session: Session, group_id: int) -> HostGroup:
 
 def delete_group(session: Session, group: HostGroup) -> None:
     """Forget the group; its hosts stay."""
+    audit.record(session, "group.delete", group.name, group_id=group.id)
     session.delete(group)
     session.flush()
 

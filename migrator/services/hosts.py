@@ -19,6 +19,7 @@ from migrator.db import flush_unique
 from migrator.errors import InputError, NotFound
 from migrator.models import Host
 from migrator.text import printable
+from migrator.services import audit
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
@@ -168,6 +169,7 @@ def add_host(session: Session, cipher: CredentialCipher, data: Mapping[str, Any]
     with session.no_autoflush:
         _set_relations(session, host, relations)
     flush_unique(session, taken, host)       # a concurrent add of the same name loses here, cleanly
+    audit.record(session, "host.create", host.name, host_id=host.id)
     return host
 
 
@@ -213,6 +215,7 @@ def update_host(session: Session, cipher: CredentialCipher, host: Host, data: Ma
         host.password_encrypted = None
     _set_relations(session, host, relations)
     flush_unique(session, InputError(f"a host named {host.name!r} already exists", "name"))
+    audit.record(session, "host.update", host.name, host_id=host.id, fields=audit.describe(data))
     return host
 
 
@@ -261,6 +264,7 @@ def host_dict(host: Host) -> dict[str, Any]:
 
 def remove_host(session: Session, host: Host) -> None:
     """Forget a host with its scans, snapshots and findings (the database cascades)."""
+    audit.record(session, "host.delete", host.name, host_id=host.id)
     session.delete(host)
     session.flush()
 
@@ -270,6 +274,7 @@ def accept_new_host_key(session: Session, host: Host) -> str | None:
     Returns the key that was pinned."""
     old = host.host_key
     host.host_key, host.host_key_pinned_at = None, None
+    audit.record(session, "host.accept_key", host.name, host_id=host.id)
     session.flush()
     return old
 
@@ -560,4 +565,5 @@ def import_hosts(session: Session, cipher: CredentialCipher, records: list[Mappi
         hosts.append(host)
     flush_unique(session, InputError("another client added some of these hosts at the same time; nothing was "
                                      "imported", "file"), *hosts)
+    audit.record(session, "host.import", f"{len(hosts)} hosts", hosts=[h.name for h in hosts])
     return hosts

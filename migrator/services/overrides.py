@@ -11,6 +11,7 @@ from migrator.db import flush_unique
 from migrator.errors import InputError, NotFound
 from migrator.models import PlanOverride
 from migrator.planner.builder import _check_override
+from migrator.services import audit
 
 FIELDS = ("workload", "changes")
 
@@ -59,6 +60,7 @@ def create_override(session: Session, data: Mapping[str, Any]) -> PlanOverride:
         raise taken
     row = PlanOverride(workload=workload, changes=changes)
     flush_unique(session, taken, row)
+    audit.record(session, "override.create", workload, fields=audit.describe(changes))
     return row
 
 
@@ -69,6 +71,7 @@ def update_override(session: Session, row: PlanOverride, data: Mapping[str, Any]
     if "changes" not in data:
         raise InputError("changes is required", "changes")
     row.changes = check_changes(row.workload, data["changes"])
+    audit.record(session, "override.update", row.workload, fields=audit.describe(row.changes))
     session.flush()
     return row
 
@@ -81,6 +84,7 @@ def get_override(session: Session, override_id: int) -> PlanOverride:
 
 
 def delete_override(session: Session, row: PlanOverride) -> None:
+    audit.record(session, "override.delete", row.workload)
     session.delete(row)
     session.flush()
 

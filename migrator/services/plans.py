@@ -18,6 +18,7 @@ from migrator.planner.objects import to_objects
 from migrator.planner.validate import validate_yaml
 from migrator.services.findings import latest_snapshots
 from migrator.services.scans import findings_of
+from migrator.services import audit
 
 
 def plan_model(session: Session, hosts: list[Host], *, namespace: str = "default",
@@ -61,6 +62,8 @@ def create_plan(session: Session, hosts: list[Host], *, namespace: str = "defaul
                          KUSTOMIZE_FILES: export_kustomize(model)})
     session.add(plan)
     session.flush()
+    audit.record(session, "plan.create", f"plan {plan.id}", plan_id=plan.id, hosts=len(host_ids), valid=plan.valid,
+                 overrides=sorted(plan.overrides or {}))
     return plan
 
 
@@ -69,6 +72,12 @@ def create_plan(session: Session, hosts: list[Host], *, namespace: str = "defaul
 GENERATED_FILES = "generated_files"
 # ... and the Kustomize tree of the plan (path -> text), as the plan was made.
 KUSTOMIZE_FILES = "kustomize_files"
+
+
+def exported(session: Session, plan: Plan, what: str) -> Plan:
+    """Note in the audit log that `plan` left the service (as "yaml", "kustomize", a file's path)."""
+    audit.record(session, "plan.export", f"plan {plan.id}", plan_id=plan.id, format=what)
+    return plan
 
 
 def merged_overrides(session: Session, extra: Mapping[str, Mapping] | None) -> dict[str, dict]:

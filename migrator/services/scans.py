@@ -34,6 +34,7 @@ from migrator.db import Database
 from migrator.errors import CollectionError, ConnectError, InputError, MigratorError
 from migrator.models import Host, Scan, ScanHost, Snapshot, utcnow
 from migrator.text import printable
+from migrator.services import audit
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, str, str], None]  # (host name, stage or status, detail)
@@ -48,6 +49,7 @@ def create_scan(session, hosts: list[Host], runner: str | None = None) -> Scan:
     scan.hosts = [ScanHost(host_id=h.id, status="queued") for h in hosts]
     session.add(scan)
     session.flush()
+    audit.record(session, "scan.start", f"scan {scan.id}", scan_id=scan.id, hosts=[h.name for h in hosts])
     return scan
 
 
@@ -85,6 +87,7 @@ def cancel_scan(session, scan: Scan) -> Scan:
     if scan.status not in ("queued", "running"):
         return scan
     now = utcnow()
+    audit.record(session, "scan.cancel", f"scan {scan.id}", scan_id=scan.id)
     scan.cancel_requested_at = scan.cancel_requested_at or now
     for row in scan.hosts:
         if row.status == "queued":

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from migrator.errors import InputError, NotFound
 from migrator.models import ApiToken, utcnow
+from migrator.services import audit
 
 ROLES = ("viewer", "planner", "admin")
 RANK = {role: i for i, role in enumerate(ROLES)}
@@ -50,6 +51,7 @@ def create_token(session: Session, name: Any, role: Any) -> tuple[ApiToken, str]
     token = ApiToken(name=name, role=role, token_hash=hash_secret(secret), prefix=secret[:PREFIX_LENGTH])
     session.add(token)
     session.flush()
+    audit.record(session, "token.create", token.name, token_id=token.id, role=token.role)
     return token, secret
 
 
@@ -86,6 +88,7 @@ def revoke_token(session: Session, token: ApiToken) -> ApiToken:
     """Revoke a token (idempotent); it is kept, revoked, so its use can still be told."""
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        audit.record(session, "token.revoke", token.name, token_id=token.id)
         session.flush()
     return token
 

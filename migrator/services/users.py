@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from migrator.errors import InputError, NotFound
 from migrator.models import User, utcnow
 from migrator.services.tokens import RANK, ROLES
+from migrator.services import audit
 
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 10
@@ -53,6 +54,7 @@ def create_user(session: Session, username: Any, password: Any, role: Any) -> Us
     user = User(username=username, password_hash=generate_password_hash(password), role=role, disabled=False)
     session.add(user)
     session.flush()
+    audit.record(session, "user.create", user.username, role=role)
     return user
 
 
@@ -65,12 +67,21 @@ def get_user(session: Session, username: str) -> User:
 
 def set_password(session: Session, user: User, password: Any) -> User:
     user.password_hash = generate_password_hash(check_password(password))
+    audit.record(session, "user.password", user.username)
     session.flush()
     return user
 
 
 def set_disabled(session: Session, user: User, disabled: bool) -> User:
     user.disabled = disabled
+    audit.record(session, "user.disable" if disabled else "user.enable", user.username)
+    session.flush()
+    return user
+
+
+def set_role(session: Session, user: User, role: Any) -> User:
+    user.role = check_role(role)
+    audit.record(session, "user.role", user.username, role=user.role)
     session.flush()
     return user
 

@@ -9,7 +9,8 @@ from flask import abort, current_app, g, redirect, render_template, request, ses
 
 from migrator import get_db
 from migrator.models import User
-from migrator.services import users
+from migrator.services import audit, users
+from migrator.text import printable
 from migrator.web import bp
 
 OPEN_ENDPOINTS = {"web.login"}
@@ -26,6 +27,7 @@ def _load_user():
             user = s.get(User, user_id)
             if user is not None and not user.disabled and session.get("pw") == user.password_hash[-16:]:
                 g.user = users.user_dict(user)
+                audit.act_as(audit.Actor(f"user:{user.username}", request.remote_addr or ""))
             else:
                 session.clear()
     if g.user is None and request.endpoint not in OPEN_ENDPOINTS:
@@ -99,6 +101,10 @@ def login():
             session.permanent = True
             session["user_id"] = user.id
             session["pw"] = user.password_hash[-16:]   # a new password ends the other sessions
+            audit.act_as(audit.Actor(f"user:{user.username}", request.remote_addr or ""))
+            audit.record(s, "user.login", user.username)
+        else:
+            audit.record(s, "user.login_failed", printable(username, 64))
     if user is None:
         limiter.failed(key)
         return render_template("login.html", next=next_url, username=username,

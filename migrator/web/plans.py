@@ -93,7 +93,7 @@ def validate_plan(plan_id: int):
 @requires("viewer")
 def plan_yaml(plan_id: int):
     with db().session() as s:
-        text = _plan(s, plan_id).yaml
+        text = plans.exported(s, _plan(s, plan_id), "yaml").yaml
     return Response(text, mimetype="application/yaml",
                     headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.yaml"'})
 
@@ -103,7 +103,7 @@ def plan_yaml(plan_id: int):
 def plan_kustomize(plan_id: int):
     try:
         with db().session() as s:
-            data = plans.kustomize_zip(_plan(s, plan_id))
+            data = plans.kustomize_zip(plans.exported(s, _plan(s, plan_id), "kustomize"))
     except MigratorError as exc:
         return render_template("error.html", title="No Kustomize tree", message=str(exc)), 404
     return Response(data, mimetype="application/zip",
@@ -115,7 +115,7 @@ def plan_kustomize(plan_id: int):
 def plan_file(plan_id: int, path: str):
     try:
         with db().session() as s:
-            text = plans.plan_file(_plan(s, plan_id), path)
+            text = plans.plan_file(plans.exported(s, _plan(s, plan_id), path), path)
     except MigratorError as exc:
         return render_template("error.html", title="No such file", message=str(exc)), 404
     filename = "".join(c for c in path.rsplit("/", 1)[-1] if c.isalnum() or c in "._-") or "file"
