@@ -16,6 +16,7 @@ from migrator.collect.replay import read_case, write_case
 from migrator.credentials import CredentialCipher
 from migrator.errors import InputError, MigratorError
 from migrator import scoring
+from migrator.cli_admin import register as register_admin_commands
 from migrator.services import estate, findings, hosts, plans, scans, tokens, users
 from migrator.text import printable
 
@@ -81,6 +82,9 @@ def main(ctx: click.Context, database: str | None) -> None:
 
     audit.act_as(audit.cli_actor())
     ctx.obj = Context(database)
+
+
+register_admin_commands(main, Context)
 
 
 @main.group()

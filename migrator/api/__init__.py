@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from migrator.api import auth, docs, errors, routes, work_routes  # noqa: E402,F401  (handlers and routes)
+from migrator.api import audit_routes, auth, docs, errors, routes, work_routes  # noqa: E402,F401  (handlers, routes)

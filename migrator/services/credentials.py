@@ -156,3 +156,16 @@ def effective_credential(host: Host) -> Credential | None:
         if group.credential is not None:
             return group.credential
     return None
+
+
+def rotate_secrets(session: Session, cipher: CredentialCipher) -> int:
+    """Encrypt every stored password again with the cipher's first key; returns how many. All
+    rows change in the caller's transaction, so a failure leaves every one as it was."""
+    count = 0
+    for model in (Host, Credential):
+        for row in session.scalars(select(model).where(model.password_encrypted.is_not(None))):
+            row.password_encrypted = cipher.rotate(row.password_encrypted)
+            count += 1
+    audit.record(session, "credential.rotate_key", "credential key", passwords=count)
+    session.flush()
+    return count

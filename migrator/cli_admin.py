@@ -1,0 +1,75 @@
+"""`migrator audit` and `migrator credentials`: reading the audit log and rotating the key that
+encrypts stored passwords. Registered on the main command by migrator.cli."""
+from __future__ import annotations
+
+import json
+
+import click
+from cryptography.fernet import Fernet
+
+from migrator.credentials import CredentialCipher, write_key_file
+from migrator.errors import InputError
+from migrator.services import audit, credentials
+
+
+def register(main: click.Group, context_type: type) -> None:
+    pass_obj = click.make_pass_decorator(context_type)
+
+    @main.command("audit")
+    @click.option("--actor", help='Only this actor: "user:NAME", "token:NAME", "cli:OSUSER".')
+    @click.option("--action", help='Only this action, or a prefix ending in "." ("host.").')
+    @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, audit.MAX_LIMIT))
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @pass_obj
+    def audit_cmd(obj, actor, action, limit, as_json) -> None:
+        """Show the audit log, newest first: who scanned, changed and exported what."""
+        with obj.db.session() as s:
+            rows = [audit.event_dict(e) for e in audit.list_events(s, limit=limit, actor=actor, action=action)]
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+            return
+        if not rows:
+            click.echo("no audit events" + (" match" if actor or action else " yet"))
+            return
+        for r in rows:
+            detail = " ".join(f"{k}={v}" for k, v in r["detail"].items() if not isinstance(v, list))
+            click.echo(f"{r['at'][:19]}  {r['actor']:<20}  {r['action']:<22}  {r['target']}  {detail}".rstrip())
+
+    @main.group("credentials")
+    def credentials_group() -> None:
+        """The key that encrypts stored passwords."""
+
+    @credentials_group.command("new-key")
+    def credentials_new_key() -> None:
+        """Print a new key (to put first in MIGRATOR_CREDENTIAL_KEY before `rotate-key`)."""
+        click.echo(Fernet.generate_key().decode())
+
+    @credentials_group.command("rotate-key")
+    @pass_obj
+    def credentials_rotate_key(obj) -> None:
+        """Encrypt every stored password with a new key.
+
+        With a key file (the default): a new key is made, every password re-encrypted with it in
+        one transaction, and then the old key removed from the file. With MIGRATOR_CREDENTIAL_KEY:
+        put a new key first (`migrator credentials new-key`, comma, the old key), run this, then
+        remove the old key from the setting."""
+        cipher = CredentialCipher(obj.app.config)
+        db = obj.db
+        if cipher.from_environment:
+            keys = cipher.keys()
+            if len(keys) < 2:
+                raise InputError("the key comes from MIGRATOR_CREDENTIAL_KEY: set it to NEW,OLD (a new key from "
+                                 "`migrator credentials new-key`, a comma, the current key), then run this again")
+            with db.session() as s:
+                count = credentials.rotate_secrets(s, cipher)
+            click.echo(f"{count} stored passwords now encrypted with the first key; remove the other "
+                       f"{len(keys) - 1} key(s) from MIGRATOR_CREDENTIAL_KEY")
+            return
+        path = cipher.key_file()
+        old = cipher.keys(create=True)
+        new = Fernet.generate_key().decode()
+        write_key_file(path, [new, *old])     # both until the database says otherwise
+        with db.session() as s:
+            count = credentials.rotate_secrets(s, CredentialCipher(obj.app.config))
+        write_key_file(path, [new])
+        click.echo(f"{count} stored passwords re-encrypted with a new key; {path} holds only the new key")

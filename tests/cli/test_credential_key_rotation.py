@@ -1,0 +1,98 @@
+"""Rotating the key that encrypts stored passwords: every password readable with the new key
+only, the old key gone, nothing lost, under a key file and under MIGRATOR_CREDENTIAL_KEY."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from migrator import create_app, get_db, migrate
+from migrator.credentials import CredentialCipher
+from migrator.models import AuditEvent, Credential, Host
+from migrator.services import credentials, hosts
+
+PASSWORDS = {"h1": "pw-one", "h2": "pw-two"}
+
+
+def _stored(settings) -> dict[str, bytes]:
+    app = create_app(settings)
+    with get_db(app).session() as s:
+        out = {h.name: h.password_encrypted for h in s.query(Host)}
+        out.update({f"cred:{c.name}": c.password_encrypted for c in s.query(Credential)})
+    get_db(app).engine.dispose()
+    return out
+
+
+def _populate(settings) -> None:
+    migrate.upgrade(settings["DATABASE_URL"])
+    app = create_app(settings)
+    cipher = CredentialCipher(app.config)
+    with get_db(app).session() as s:
+        for name, pw in PASSWORDS.items():
+            hosts.add_host(s, cipher, {"name": name, "address": "10.213.66.10", "auth_method": "password",
+                                       "password": pw})
+        hosts.add_host(s, cipher, {"name": "keyed", "address": "10.213.66.12"})
+        credentials.create_credential(s, cipher, {"name": "ops", "kind": "password", "password": "pw-cred"})
+    get_db(app).engine.dispose()
+
+
+def _decrypt_all(key_text: str, stored: dict[str, bytes]) -> dict[str, str]:
+    fernet = Fernet(key_text.encode())
+    return {k: fernet.decrypt(v).decode() for k, v in stored.items() if v is not None}
+
+
+def test_rotate_with_the_key_file(cli, settings):
+    _populate(settings)
+    key_file = Path(settings["INSTANCE_PATH"]) / "credential.key"
+    old_key = key_file.read_text().strip()
+    before = _stored(settings)
+    r = cli("credentials", "rotate-key")
+    assert r.exit_code == 0 and "3 stored passwords re-encrypted with a new key" in r.output, r.output
+    new_key = key_file.read_text().strip()
+    assert new_key != old_key and "\n" not in new_key and oct(key_file.stat().st_mode & 0o777) == "0o600"
+    after = _stored(settings)
+    assert after["keyed"] is None and set(after) == set(before)
+    assert _decrypt_all(new_key, after) == {"h1": "pw-one", "h2": "pw-two", "cred:ops": "pw-cred"}
+    with pytest.raises(Exception):
+        _decrypt_all(old_key, {"h1": after["h1"]})
+    # the service reads them with the file as it is now
+    app = create_app(settings)
+    with get_db(app).session() as s:
+        host = s.query(Host).filter_by(name="h2").one()
+        assert CredentialCipher(app.config).decrypt(host.password_encrypted) == "pw-two"
+        event = s.query(AuditEvent).filter_by(action="credential.rotate_key").one()
+        assert event.detail == {"passwords": 3} and event.actor.startswith("cli:")
+    get_db(app).engine.dispose()
+
+
+def test_rotate_with_keys_in_the_environment(cli, settings, monkeypatch):
+    old_key = Fernet.generate_key().decode()
+    monkeypatch.setenv("MIGRATOR_CREDENTIAL_KEY", old_key)
+    _populate({**settings, "CREDENTIAL_KEY": old_key})
+    r = cli("credentials", "rotate-key")
+    assert r.exit_code == 1 and "set it to NEW,OLD" in r.output, r.output
+    new_key = cli("credentials", "new-key").output.strip()
+    Fernet(new_key.encode())                       # a valid key
+    monkeypatch.setenv("MIGRATOR_CREDENTIAL_KEY", f"{new_key},{old_key}")
+    r = cli("credentials", "rotate-key")
+    assert r.exit_code == 0 and "3 stored passwords now encrypted with the first key" in r.output, r.output
+    assert _decrypt_all(new_key, _stored(settings)) == {"h1": "pw-one", "h2": "pw-two", "cred:ops": "pw-cred"}
+    assert not (Path(settings["INSTANCE_PATH"]) / "credential.key").exists()   # nothing written to disk
+
+
+def test_a_password_no_key_reads_stops_the_rotation_with_nothing_changed(cli, settings, monkeypatch):
+    _populate(settings)
+    before = _stored(settings)
+    stranger = Fernet(Fernet.generate_key()).encrypt(b"x")
+    app = create_app(settings)
+    with get_db(app).session() as s:
+        s.query(Host).filter_by(name="h2").one().password_encrypted = stranger
+    get_db(app).engine.dispose()
+    r = cli("credentials", "rotate-key")
+    assert r.exit_code == 1 and "cannot be decrypted with any of the credential keys" in r.output, r.output
+    after = _stored(settings)
+    assert after["h1"] == before["h1"] and after["h2"] == stranger       # rolled back: nothing half-done
+    key_file = Path(settings["INSTANCE_PATH"]) / "credential.key"
+    keys = key_file.read_text().split()
+    assert len(keys) == 2 and _decrypt_all(keys[1], {"h1": after["h1"]}) == {"h1": "pw-one"}
