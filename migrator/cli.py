@@ -392,7 +392,9 @@ def apps(obj: Context, host, verdict, software, as_json) -> None:
         else:
             click.echo("no applications yet: add hosts with `migrator hosts add`, then run `migrator scan`")
     for r in rows:
-        ports = ", ".join(f"{p['port']}/{p['protocol']} ({p['scope']})" for p in r["ports"]) or "no ports"
+        # one line per port: a listener on both 0.0.0.0 and :: is one port to a client
+        ports = ", ".join(dict.fromkeys(f"{p['port']}/{p['protocol']} ({p['scope']})" for p in r["ports"])) \
+            or "no ports"
         _secho(f"{r['host']}/{r['key']}: {r['software']} {r['version']}".rstrip(), bold=True)
         _echo(f"  {r['verdict'].upper()}: {r['verdict_reason']}")
         _echo(f"  ports: {ports}")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from migrator import create_app, get_db
+from migrator.models import Application, Port
 from migrator.planner.validate import validate_yaml
 from tests.unit.test_scoring import TRUTH
 
@@ -194,3 +196,16 @@ def test_hosts_import_json_csv_all_or_nothing(cli, app, tmp_path):
     (tmp_path / "junk.yaml").write_text("just: a mapping\n")
     r = cli("hosts", "import", str(tmp_path / "junk.yaml"))
     assert r.exit_code == 1 and "expected a list of hosts" in r.output
+
+
+def test_apps_lists_a_port_bound_on_ipv4_and_ipv6_once(cli, settings):
+    _imported(cli)
+    app = create_app(settings)
+    with get_db(app).session() as s:        # redis also on :: (as a dual-stack host shows it)
+        redis = s.query(Application).filter_by(software="redis").one()
+        s.add(Port(application_id=redis.id, protocol="tcp", address="::", port=6379, scope="all"))
+    get_db(app).engine.dispose()
+    redis = next(a for a in json.loads(cli("apps", "--json").output) if a["software"] == "redis")
+    assert sorted(p["address"] for p in redis["ports"]) == ["0.0.0.0", "::"]     # both kept ...
+    out = cli("apps", "--software", "redis").output
+    assert "  ports: 6379/tcp (all)\n" in out, out                                # ... one port shown
