@@ -232,7 +232,9 @@ class SSHSession:
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise ProbeError(f"the host stopped answering: no end of output after {timeout:g} s")
+                    raise ProbeError(f"timed out: the command did not finish within {timeout:g} s "
+                                     f"(the per-command limit, MIGRATOR_SSH_COMMAND_TIMEOUT); "
+                                     f"{len(out)} bytes of output had arrived")
                 while chan.recv_stderr_ready():
                     chunk = chan.recv_stderr(65536)
                     err += chunk[: max(0, 65536 - len(err))]
@@ -249,6 +251,9 @@ class SSHSession:
                     if chan.exit_status_ready() or chan.status_event.wait(min(left, 1.0)):
                         break
                     continue
+                if not self._transport.is_active() or chan.closed:
+                    raise ProbeError(f"the connection dropped after {len(out)} bytes of output, before the "
+                                     "command finished")
                 select.select([chan], [], [], min(left, 1.0))
             status = chan.recv_exit_status() if chan.exit_status_ready() else None
         except (paramiko.SSHException, OSError, EOFError) as exc:
