@@ -144,7 +144,7 @@ SCHEMAS: dict[str, dict] = {
         "hosts": array(obj({"host_id": INT, "host": STR,
                             "status": {**STR, "enum": ["queued", "running", "done", "failed", "cancelled"]},
                             "stage": nullable(STR), "error": nullable(STR), "error_kind": nullable(STR),
-                            "snapshot_id": nullable(INT)})),
+                            "snapshot_id": nullable(INT), "missing": array(STR)})),
     }, ("id", "status", "hosts")),
     "Snapshot": obj({"id": INT, "host_id": INT, "host": STR, "scan_id": INT, "collected_at": TIME,
                      "missing": array(STR), "sections": {"type": "object"}, "duration_s": nullable({"type": "number"}),

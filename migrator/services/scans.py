@@ -31,7 +31,7 @@ from migrator.collect.collector import ProbeRun, measure_paths, run_probe
 from migrator.collect.ssh import SSHSession, SSHTarget
 from migrator.credentials import CredentialCipher
 from migrator.db import Database
-from migrator.errors import CollectionError, ConnectError, InputError, MigratorError
+from migrator.errors import CollectionError, ConnectError, InputError, MigratorError, ProbeError
 from migrator.models import Host, Scan, ScanHost, Snapshot, utcnow
 from migrator.text import printable
 from migrator.services import audit
@@ -192,11 +192,16 @@ def collect(settings: Mapping[str, Any], target: SSHTarget, become: str,
 
 
 def is_transient(exc: CollectionError) -> bool:
-    """Worth another try: the network or the server hiccupped. Refused connections and logins,
-    missing routes, changed host keys, unresolvable names and probe failures are answers, and
+    """Worth another try: the network or the server hiccupped (a connection that dropped in the
+    middle of the output included). Refused connections and logins, missing routes, changed host
+    keys, unresolvable names, probe failures and commands that ran out of time are answers, and
     trying again changes nothing."""
     text = str(exc)
-    return isinstance(exc, ConnectError) and not isinstance(exc, ScanCancelled) and (
+    if isinstance(exc, ScanCancelled):
+        return False
+    if isinstance(exc, ProbeError):
+        return "connection dropped" in text
+    return isinstance(exc, ConnectError) and (
         "timed out" in text or "no SSH answer" in text or "closed the connection" in text
         or "Connection reset" in text)
 
@@ -390,8 +395,9 @@ def scan_dict(scan: Scan) -> dict[str, Any]:
     session = object_session(scan)
     names = dict(session.execute(select(Host.id, Host.name).join(ScanHost, ScanHost.host_id == Host.id)
                                  .where(ScanHost.scan_id == scan.id)).all())
-    snapshots = dict(session.execute(select(Snapshot.scan_host_id, Snapshot.id).join(ScanHost)
-                                     .where(ScanHost.scan_id == scan.id)).all())
+    snapshots = {row.scan_host_id: (row.id, list(row.missing or []))
+                 for row in session.execute(select(Snapshot.scan_host_id, Snapshot.id, Snapshot.missing)
+                                            .join(ScanHost).where(ScanHost.scan_id == scan.id))}
     counts = {state: 0 for state in ("queued", "running", "done", "failed", "cancelled")}
     for h in scan.hosts:
         counts[h.status] = counts.get(h.status, 0) + 1
@@ -403,4 +409,6 @@ def scan_dict(scan: Scan) -> dict[str, Any]:
             "progress": {"total": len(scan.hosts), **counts},
             "hosts": [{"host_id": h.host_id, "host": names.get(h.host_id), "status": h.status, "stage": h.stage,
                        "error": h.error, "error_kind": h.error_kind,
-                       "snapshot_id": snapshots.get(h.id)} for h in scan.hosts]}
+                       "snapshot_id": snapshots.get(h.id, (None, []))[0],
+                       # what the host's scan could not see (a tool missing, output cut), in plain words
+                       "missing": snapshots.get(h.id, (None, []))[1]} for h in scan.hosts]}
