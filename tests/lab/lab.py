@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from . import services as svc
+from . import faults as _faults  # noqa: F401,E402 - registers the fault-injection services
 
 HERE = Path(__file__).resolve().parent
 INIT = HERE / "init.sh"
