@@ -5,7 +5,8 @@ set -euo pipefail
 
 PACKAGES=(openssh-server openssh-client redis-server redis-tools iproute2 procps util-linux python3 sudo
           postgresql python3-psycopg2 nginx etcd-server etcd-client prometheus-node-exporter openssl
-          chromium)  # chromium: the web UI browser tests (Playwright drives it; no `playwright install`)
+          chromium   # chromium: the web UI browser tests (Playwright drives it; no `playwright install`)
+          busybox-static)  # the busybox-only fault host (tests/lab/faults.py)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
