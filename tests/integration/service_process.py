@@ -12,11 +12,13 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# Every logger at DEBUG (paramiko's too, which migrator.collect.ssh quiets), to stdout, then the CLI.
+# Every logger at DEBUG, to stdout, then the CLI: paramiko's too (migrator.collect.ssh quiets it) and
+# SQLAlchemy's (it holds itself at WARNING unless told), which logs each SQL statement with its parameters.
 DEBUG_LOGGING = ("import logging, sys; "
                  "logging.basicConfig(level=logging.DEBUG, stream=sys.stdout, "
                  "format='%(asctime)s %(levelname)s %(name)s %(threadName)s: %(message)s'); "
-                 "import migrator.collect.ssh; logging.getLogger('paramiko').setLevel(logging.DEBUG); ")
+                 "import sqlalchemy, migrator.collect.ssh; "
+                 "[logging.getLogger(n).setLevel(logging.DEBUG) for n in ('paramiko', 'sqlalchemy')]; ")
 
 
 def _free_port() -> int:
