@@ -86,3 +86,85 @@ def test_transient_failures_are_retried_with_backoff_and_answers_are_not(cli, mo
     silent.close()
     for c in accepted:
         c.close()
+
+
+def test_serve_killed_mid_scan_marks_exactly_its_unfinished_host(app, client, settings, tmp_path):
+    """kill -9 of a real `migrator serve` while one host hangs after connecting: after a restart the
+    scan is failed, the hanging host (and only it) interrupted, the other host keeps its own error,
+    every earlier row is unchanged, and the service scans again. No lab needed: the hosts are local."""
+    import threading
+    import time
+
+    from sqlalchemy import inspect, text
+
+    from tests.conftest import make_token
+    from tests.integration.service_process import Service
+
+    silent = socket.socket()                 # accepts, never says a word: the scan waits in "connecting"
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    accepted = []
+
+    def accept():
+        while True:
+            try:
+                accepted.append(silent.accept()[0])
+            except OSError:
+                return
+    threading.Thread(target=accept, daemon=True).start()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()                           # nothing listens: refused at once
+    for name, port in (("hangs", silent.getsockname()[1]), ("refused", closed_port)):
+        r = client.post("/api/v1/hosts", json={"name": name, "address": "127.0.0.1", "port": port})
+        assert r.status_code == 201, r.get_json()
+    with get_db(app).session() as s:         # an earlier, finished scan
+        host = s.query(Host).filter_by(name="refused").one()
+        earlier = Scan(status="failed", runner=scans.runner_id())
+        earlier.hosts = [ScanHost(host_id=host.id, status="failed", error="earlier", error_kind="unreachable")]
+        s.add(earlier)
+    token = make_token(app, "planner", "restart-test")
+
+    def dump():
+        engine = get_db(app).engine
+        with engine.connect() as conn:
+            return {t: {tuple(row): None for row in conn.execute(text(f'SELECT * FROM "{t}"'))}
+                    for t in inspect(engine).get_table_names() if t != "api_tokens"}
+    before = dump()
+
+    first = Service(settings, tmp_path, token, {"MIGRATOR_SSH_CONNECT_TIMEOUT": "60"})
+    second = None
+    try:
+        scan_id = first.call("POST", "/api/v1/scans", {"hosts": ["hangs", "refused"]})["id"]
+        deadline = time.monotonic() + 20
+        while True:
+            by = {h["host"]: h for h in first.call("GET", f"/api/v1/scans/{scan_id}")["hosts"]}
+            if by["refused"]["status"] == "failed" and by["hangs"]["status"] == "running" and accepted:
+                break
+            assert time.monotonic() < deadline, by
+            time.sleep(0.05)
+        first.kill()
+        second = Service(settings, tmp_path, token)
+        assert "1 host scan(s) left unfinished by a stopped process were marked failed" in second.output()
+        scan = second.call("GET", f"/api/v1/scans/{scan_id}")
+        assert scan["status"] == "failed" and scan["error"] == "interrupted: the process running it stopped"
+        by = {h["host"]: h for h in scan["hosts"]}
+        assert (by["hangs"]["status"], by["hangs"]["error_kind"], by["hangs"]["error"]) == \
+            ("failed", "interrupted", "the service stopped before this host's scan finished")
+        assert by["refused"]["error_kind"] == "unreachable" and "Connection refused" in by["refused"]["error"]
+        after = dump()
+        assert all(set(rows) <= set(after[t]) for t, rows in before.items())
+        again = second.call("POST", "/api/v1/scans", {"hosts": ["refused"]})["id"]
+        deadline = time.monotonic() + 20
+        while second.call("GET", f"/api/v1/scans/{again}")["status"] in ("queued", "running"):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert second.call("GET", f"/api/v1/scans/{again}")["status"] == "failed"   # it ran, to its own answer
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+        silent.close()
+        for c in accepted:
+            c.close()
