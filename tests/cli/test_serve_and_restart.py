@@ -1,6 +1,7 @@
 """A second service or a restart never marks the scans of a live process as interrupted."""
 from __future__ import annotations
 
+import json
 import socket
 
 from migrator import get_db
@@ -129,7 +130,9 @@ def test_serve_killed_mid_scan_marks_exactly_its_unfinished_host(app, client, se
     def dump():
         engine = get_db(app).engine
         with engine.connect() as conn:
-            return {t: {tuple(row): None for row in conn.execute(text(f'SELECT * FROM "{t}"'))}
+            return {t: {json.dumps([bytes(v).hex() if isinstance(v, (bytes, memoryview)) else v for v in row],
+                                   default=str, sort_keys=True)
+                        for row in conn.execute(text(f'SELECT * FROM "{t}"'))}
                     for t in inspect(engine).get_table_names() if t != "api_tokens"}
     before = dump()
 
