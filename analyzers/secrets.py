@@ -319,6 +319,8 @@ def _redact_section(section: Section, nonce: str | None, refs: list[SecretRef]) 
         if section.name == "processes":
             if kind == "f" and value == "cmdline":
                 body = _redact_cmdline(body, source, refs)
+            elif kind == "f" and value == "proc_files":
+                body = _redact_proc_files(body, refs)
         else:
             body = _redact_body(section.name, source, body, refs)
         out.append(prefix + header + body)
@@ -346,6 +348,32 @@ def _redact_cmdline(body: str, source: str, refs: list[SecretRef]) -> str:
     new, found = redact_argv(content.split("\x00"))
     refs.extend(SecretRef("processes", source, key, i) for key, i in found)
     return lead + "\x00".join(new) + tail
+
+
+_CMDLINE_LINE = re.compile(r"/proc/(\d+)/cmdline:")
+
+
+def _redact_proc_files(body: str, refs: list[SecretRef]) -> str:
+    """The probe's batched process files (`grep -aH` lines, /proc/PID/cmdline:...): each
+    process's command line, argument by argument, re-prefixed line by line."""
+    lines = body.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        match = _CMDLINE_LINE.match(lines[i])
+        if not match:
+            out.append(lines[i])
+            i += 1
+            continue
+        prefix = match.group(0)
+        j = i
+        while j < len(lines) and lines[j].startswith(prefix):
+            j += 1
+        new, found = redact_argv("\n".join(line[len(prefix):] for line in lines[i:j]).split("\x00"))
+        refs.extend(SecretRef("processes", f"pid {match.group(1)}", key, n) for key, n in found)
+        out.extend(prefix + line for line in "\x00".join(new).split("\n"))
+        i = j
+    return "\n".join(out)
 
 
 def redact_sections(sections: Mapping[str, Section], nonce: str | None = None

@@ -14,7 +14,12 @@ probe_main() {
   export LC_ALL
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   export PATH
+  unset CDPATH
   if command -v timeout >/dev/null 2>&1; then T="timeout -s KILL"; else T=""; fi
+  # Cost: every process started on the host costs about a millisecond of its CPU, so the probe
+  # starts few: no command per process or per file of /proc (one grep or ls reads them all),
+  # shell builtins wherever they do, and a time limit and a cap only where a command can hang
+  # (NSS, NFS, package databases) or its output can grow without bound.
 
   # sect NAME CAP_BYTES SECONDS CMD...: run CMD with a time limit and an output cap.
   sect() {
@@ -27,20 +32,53 @@ probe_main() {
     fi
     printf '\n%s end %s\n' "$M" "$_n"
   }
+  # lim SECONDS CMD...: CMD with a time limit (when the host has `timeout`).
+  lim() { if [ -n "$T" ]; then $T "$@"; else shift; "$@"; fi; }
+  # csect NAME CAP_BYTES CMD...: an output cap, no time limit (CMD reads /proc: it cannot hang).
+  csect() {
+    _n=$1; _c=$2; shift 2
+    printf '\n%s begin %s\n' "$M" "$_n"
+    { "$@" 2>/dev/null; printf '\n%s rc %s %s\n' "$M" "$_n" "$?"; } | head -c "$_c"
+    printf '\n%s end %s\n' "$M" "$_n"
+  }
+  # rsect NAME CMD...: a small file of /proc or /etc, read as it is (CMD may be a shell function).
+  rsect() {
+    _n=$1; shift
+    printf '\n%s begin %s\n' "$M" "$_n"
+    "$@" 2>/dev/null
+    printf '\n%s rc %s %s\n\n%s end %s\n' "$M" "$_n" "$?" "$M" "$_n"
+  }
+  os_release() { cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release; }
+  timezone() {
+    if [ -r /etc/timezone ]; then
+      IFS= read -r _z </etc/timezone || [ -n "$_z" ]; printf '%s\n' "$_z"
+    else ls -l /etc/localtime; fi
+  }
+  probe_info() {
+    printf 'version=1\nuid=%s\nuser=%s\ntime=%s\n' "$(id -u)" "$(lim 5 id -un)" "$(date +%s)"
+    printf 'clk_tck=%s\npagesize=%s\n' "$(getconf CLK_TCK 2>/dev/null || echo 100)" "$(getconf PAGESIZE 2>/dev/null || echo 4096)"
+    printf 'uname=%s\ntools=%s\n' "$(uname -srm)" "$tools"
+  }
+  cpuinfo() { grep -c "^processor" /proc/cpuinfo; grep -m1 "^model name" /proc/cpuinfo; :; }
   # files_code: print each readable file given as an argument, marked by its path.
   files_code='M=$1; shift; for f in "$@"; do [ -f "$f" ] && [ -r "$f" ] || continue; printf "\n%s file %s\n" "$M" "$f"; head -c 262144 "$f"; done; :'
-  # procs_code: per process the raw /proc files the analyzers need.
+  # procs_code: every process's raw /proc files in four commands, whatever the number of
+  # processes (three marked parts). grep -aH prefixes every line with its file
+  # (/proc/PID/stat:...), so each line is known to be that process's whatever the file holds
+  # (a NUL, a newline inside an argument); of status only the lines the analyzers read.
   procs_code='M=$1
-for d in /proc/[0-9]*; do
-  [ -r "$d/stat" ] || continue
-  printf "\n%s pid %s\n" "$M" "${d#/proc/}"
-  printf "%s f stat\n" "$M"; cat "$d/stat"
-  printf "\n%s f status\n" "$M"; cat "$d/status"
-  printf "\n%s f cmdline\n" "$M"; head -c 32768 "$d/cmdline"
-  printf "\n%s f cgroup\n" "$M"; cat "$d/cgroup"
-  printf "\n%s f links\n" "$M"; ls -l "$d/exe" "$d/cwd" "$d/fd/"
-  printf "\n%s f fdflags\n" "$M"; grep -H "^flags" "$d"/fdinfo/*
-done; :'
+# the fallbacks split the arguments by the first digit of the PID (126: too many for one exec)
+printf "%s f proc_files\n" "$M"
+grep -aH "" /proc/[0-9]*/stat /proc/[0-9]*/cgroup /proc/[0-9]*/cmdline
+[ $? -ne 126 ] || for d in 1 2 3 4 5 6 7 8 9; do grep -aH "" /proc/$d*/stat /proc/$d*/cgroup /proc/$d*/cmdline; done
+grep -aH -e "^Name:" -e "^State:" -e "^PPid:" -e "^Uid:" -e "^VmRSS:" -e "^Threads:" /proc/[0-9]*/status
+[ $? -ne 126 ] || for d in 1 2 3 4 5 6 7 8 9; do grep -aH -e "^Name:" -e "^State:" -e "^PPid:" -e "^Uid:" -e "^VmRSS:" -e "^Threads:" /proc/$d*/status; done
+printf "\n%s f proc_links\n" "$M"
+ls -l /proc/[0-9]*/exe /proc/[0-9]*/cwd /proc/[0-9]*/fd/
+[ $? -ne 126 ] || for d in 1 2 3 4 5 6 7 8 9; do ls -l /proc/$d*/exe /proc/$d*/cwd /proc/$d*/fd/; done
+printf "\n%s f proc_fdflags\n" "$M"
+grep -rH "^flags" /proc/[0-9]*/fdinfo/
+[ $? -ne 126 ] || for d in 1 2 3 4 5 6 7 8 9; do grep -rH "^flags" /proc/$d*/fdinfo/; done; :'
 
   # units_code: the unit files given as arguments (globs), then for every running service
   # (a NAME.service component of a /proc/PID/cgroup path) the file systemd loads for it (the
@@ -85,24 +123,22 @@ done; :'
 NL="
 "
 cands() {
-  for d in /proc/[0-9]*; do
-    [ -r "$d/cmdline" ] || continue
-    c=$(readlink "$d/cwd" 2>/dev/null)
-    tr "\000" "\n" <"$d/cmdline" 2>/dev/null | while IFS= read -r a; do
-      case $a in -*=*|[A-Za-z_]*=*) a=${a#*=};; esac
-      case $a in *.conf|*.cnf|*.cfg|*.ini|*.yml|*.yaml|*.toml|*.properties|*.json|*.hcl) ;; *) continue;; esac
-      case $a in
-        /*) printf "%s\n" "$a";;
-        -*|*=*) ;;
-        *) [ -n "$c" ] && printf "%s/%s\n" "${c%/}" "$a";;
-      esac
-    done
+  # all command lines in one grep: a line that starts /proc/PID/cmdline: begins a process; a
+  # NUL ends an argument. Only arguments ending in a config extension go on to the loop, and
+  # only a relative one costs a readlink (of its process cwd).
+  grep -aH "" /proc/[0-9]*/cmdline 2>/dev/null | tr "\000" "\n" |
+  grep -aE "^/proc/[0-9]+/cmdline:|\.(conf|cnf|cfg|ini|yml|yaml|toml|properties|json|hcl)\$" | while IFS= read -r a; do
+    case $a in /proc/[0-9]*/cmdline:*) p=${a%%/cmdline:*}; p=${p#/proc/}; a=${a#*/cmdline:};; esac
+    case $a in -*=*|[A-Za-z_]*=*) a=${a#*=};; esac
+    case $a in *.conf|*.cnf|*.cfg|*.ini|*.yml|*.yaml|*.toml|*.properties|*.json|*.hcl) ;; *) continue;; esac
+    case $a in
+      /*) printf "%s\n" "$a";;
+      -*|*=*) ;;
+      *) c=$(readlink "/proc/$p/cwd" 2>/dev/null); [ -n "$c" ] && printf "%s/%s\n" "${c%/}" "$a";;
+    esac
   done
   # EnvironmentFile= of the units on disk (/etc and /run): the variables a service starts with
-  for u in /etc/systemd/system/*.service /run/systemd/system/*.service; do
-    [ -r "$u" ] || continue
-    sed -n "s/^[[:space:]]*EnvironmentFile=-\{0,1\}//p" "$u" 2>/dev/null
-  done
+  sed -n "s/^[[:space:]]*EnvironmentFile=-\{0,1\}//p" /etc/systemd/system/*.service /run/systemd/system/*.service 2>/dev/null
   for f in "$@"; do printf "%s\n" "$f"; done
 }
 n=0
@@ -111,10 +147,13 @@ cands "$@" </dev/null | while IFS= read -r f; do
   case $seen in *"$NL$f$NL"*) continue;; esac
   seen="$seen$f$NL"
   case $f in /proc/*|/sys/*|/dev/*) continue;; esac
-  r=$(readlink -f "$f" 2>/dev/null) || r=$f
+  [ -f "$f" ] && [ -r "$f" ] || continue
+  # the real path: cd -P resolves the directories (a builtin); readlink only for a symlink
+  if [ -h "$f" ]; then r=$(readlink -f "$f" 2>/dev/null) || r=$f
+  elif cd -P -- "${f%/*}/" 2>/dev/null; then r="${PWD%/}/${f##*/}"; cd /
+  else r=$f; fi
   case $r in ""|/proc/*|/sys/*|/dev/*) continue;; esac
   case $r in *.key|*.pem|*.crt|*.cer|*.der|*.csr|*.p12|*.pfx|*.jks|*.keystore|*.truststore|*/shadow|*/gshadow|*htpasswd*) continue;; esac
-  [ -f "$f" ] && [ -r "$f" ] || continue
   n=$((n+1))
   [ "$n" -le 300 ] || break
   printf "\n%s file %s\n" "$M" "$f"; head -c 65536 "$f" </dev/null
@@ -125,24 +164,24 @@ done; :'
     if command -v "$t" >/dev/null 2>&1; then tools="$tools $t"; fi
   done
 
-  sect probe_info 4096 5 sh -c 'echo "version=1"; echo "uid=$(id -u)"; echo "user=$(id -un)"; echo "time=$(date +%s)"; echo "clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)"; echo "pagesize=$(getconf PAGESIZE 2>/dev/null || echo 4096)"; echo "uname=$(uname -srm)"; echo "tools='"$tools"'"'
-  sect os_release 16384 5 sh -c 'cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release'
-  sect hostname 1024 5 cat /proc/sys/kernel/hostname
-  sect timezone 1024 5 sh -c 'if [ -r /etc/timezone ]; then head -n 1 /etc/timezone; else ls -l /etc/localtime; fi'
-  sect cpuinfo 8192 5 sh -c 'grep -c "^processor" /proc/cpuinfo; grep -m1 "^model name" /proc/cpuinfo; :'
-  sect meminfo 16384 5 cat /proc/meminfo
-  sect passwd 1048576 5 sh -c 'getent passwd 2>/dev/null || cat /etc/passwd'
-  sect uptime 1024 5 cat /proc/uptime
+  rsect probe_info probe_info
+  rsect os_release os_release
+  rsect hostname cat /proc/sys/kernel/hostname
+  rsect timezone timezone
+  rsect cpuinfo cpuinfo
+  rsect meminfo cat /proc/meminfo
+  if command -v getent >/dev/null 2>&1; then sect passwd 1048576 5 getent passwd; else csect passwd 1048576 cat /etc/passwd; fi
+  rsect uptime cat /proc/uptime
   sect processes 16777216 60 sh -c "$procs_code" procs "$M"
-  sect proc_net_tcp 8388608 10 cat /proc/net/tcp
-  sect proc_net_tcp6 8388608 10 cat /proc/net/tcp6
-  sect proc_net_udp 4194304 10 cat /proc/net/udp
-  sect proc_net_udp6 4194304 10 cat /proc/net/udp6
+  csect proc_net_tcp 8388608 cat /proc/net/tcp
+  csect proc_net_tcp6 8388608 cat /proc/net/tcp6
+  csect proc_net_udp 4194304 cat /proc/net/udp
+  csect proc_net_udp6 4194304 cat /proc/net/udp6
   if command -v ss >/dev/null 2>&1; then sect ss 8388608 15 ss -tunap; fi
-  if command -v ip >/dev/null 2>&1; then sect ip_addr 262144 5 ip -o addr show; fi
-  sect proc_net_if_inet6 262144 5 cat /proc/net/if_inet6
-  sect proc_net_fib_trie 1048576 5 cat /proc/net/fib_trie
-  sect mounts 1048576 5 cat /proc/mounts
+  if command -v ip >/dev/null 2>&1; then csect ip_addr 262144 ip -o addr show; fi
+  csect proc_net_if_inet6 262144 cat /proc/net/if_inet6
+  csect proc_net_fib_trie 1048576 cat /proc/net/fib_trie
+  csect mounts 1048576 cat /proc/mounts
   sect df 1048576 15 df -kP
   if command -v lsblk >/dev/null 2>&1; then sect lsblk 1048576 10 lsblk -P -b -o NAME,KNAME,MAJ:MIN,RM,SIZE,RO,TYPE,MOUNTPOINT,FSTYPE; fi
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then

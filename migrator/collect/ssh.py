@@ -10,6 +10,7 @@ import base64
 import hashlib
 import logging
 import select
+import contextlib
 import socket
 import time
 from dataclasses import dataclass, field
@@ -115,6 +116,10 @@ class SSHSession:
             raise ConnectError(f"{where}: host name does not resolve ({exc.strerror})") from exc
         except OSError as exc:
             raise ConnectError(f"{where}: cannot connect ({exc.strerror or exc})") from exc
+        # Nagle off: SSH packets are small and paramiko writes them one by one; with Nagle on,
+        # each exec (request, stdin, EOF) waits out the server's delayed ACK (40 ms) once or twice.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         transport = paramiko.Transport(sock)
         transport.banner_timeout = self.connect_timeout
         transport.handshake_timeout = self.connect_timeout

@@ -77,3 +77,79 @@ def test_parse_links_layout():
 def test_bad_stat_lines(line):
     with pytest.raises(ValueError):
         parse_stat_line(line)
+
+
+# -- the batched format (probe version 2: a few commands for all processes) -------------------
+def test_recorded_lab_v2_reads_real_values():
+    procs = by_pid(parse(section("processes", "lab-app-v2")))
+    assert {1, 30, 31, 32} <= set(procs)
+    redis = procs[31]
+    assert (redis.ppid, redis.comm, redis.uid, redis.state) == (1, "redis-server", 102, "S")
+    assert redis.cmdline == ("/usr/bin/redis-server 0.0.0.0:6379",)   # redis rewrites its argv
+    assert redis.cwd == "/var/lib/redis" and redis.exe == "/usr/bin/redis-check-rdb"
+    assert (redis.rss_kib, redis.threads, redis.starttime) == (12384, 6, 158974)
+    files = {f.fd: f for f in redis.open_files}
+    assert files[6].socket_inode == 303957 and files[8].socket_inode == 303985
+    assert files[7].target == "/var/lib/redis/appendonlydir/appendonly.aof.1.incr.aof" and files[7].writable
+    assert not files[0].writable
+    web = procs[32]
+    assert web.cmdline == ("/usr/bin/python3", "-u", "/opt/webapp/webapp.py", "--bind", "0.0.0.0",
+                           "--port", "8080", "--redis", "10.213.79.10:6379")
+    assert (web.uid, web.cwd, web.exe) == (33, "/opt/webapp", "/usr/bin/python3.11")
+    assert {f.socket_inode for f in web.open_files} >= {303981, 303982}
+    assert procs[30].open_files[-1].target == "socket:[303953]"
+
+
+def test_recorded_v1_and_v2_of_one_host_read_the_same():
+    """The same lab VM probed with the per-process probe and then the batched one: every
+    process both saw (not the probes' own shells) reads to the same record."""
+    old = by_pid(parse(section("processes", "lab-app-v1")))
+    new = by_pid(parse(section("processes", "lab-app-v2")))
+    for pid in (1, 30, 31, 32):
+        assert old[pid] == new[pid], pid
+
+
+def test_synthetic_v2_hostile_and_vanished():
+    procs = by_pid(parse(section("processes", "synthetic-v2")))
+    assert set(procs) == {1, 2, 812, 4300, 4400}
+    assert procs[1].cgroup == "/init.scope" and procs[1].cmdline == ("/usr/lib/systemd/systemd", "--system")
+    assert [(f.fd, f.target) for f in procs[1].open_files] == [(0, "/dev/null"), (7, "")]
+    assert procs[2].cmdline == () and procs[2].exe == "" and procs[2].cwd == "/" and procs[2].open_files == ()
+    redis = procs[812]
+    assert redis.comm == "redis (main) x" and redis.uid == 108 and redis.threads == 5
+    # a newline inside an argument continues on a prefixed line; a forged prefix or marker is content
+    assert redis.cmdline == ("/usr/bin/redis-server", "--requirepass", "s3cret-value",
+                             "first line\n/proc/1/cmdline:evil", "@@deadbeef@@ f proc_links")
+    assert redis.cgroup == "/system.slice/redis-server.service"
+    assert (redis.utime, redis.stime, redis.starttime, redis.rss_kib) == (5120, 2310, 1503, 9620)
+    files = {f.fd: f for f in redis.open_files}
+    assert files[6].socket_inode == 23145 and files[6].writable
+    assert files[1].writable and not files[0].writable        # busybox's fdinfo//1 reads too
+    assert files[9].target == "/var/lib/redis/temp-812.rdb (deleted)" and files[9].writable
+    assert 99 in files                  # a header without its blank line is the name's own content
+    assert procs[4300].cmdline == () and procs[4300].uid is None and procs[4300].ppid == 812
+    gunicorn = procs[4400]                                    # stat vanished: from status
+    assert (gunicorn.comm, gunicorn.ppid, gunicorn.uid, gunicorn.state) == ("gunicorn", 1, 33, "S")
+    assert gunicorn.cwd == "/srv/app" and gunicorn.rss_kib == 20480 and gunicorn.threads == 3
+
+
+def test_v2_long_command_line_is_cut_like_the_old_probe():
+    from analyzers.parsers.processes import CMDLINE_CAP
+    text = ("\x1eM\x1e f proc_files\n/proc/5/stat:5 (java) S 1 5 5 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 9 0 0 0\n"
+            "/proc/5/cmdline:java\x00-cp\x00" + "x" * 100000 + "\x00")
+    (proc,) = parse(text)
+    assert proc.cmdline[:2] == ("java", "-cp") and len("\x00".join(proc.cmdline)) == CMDLINE_CAP
+
+
+def test_v2_command_lines_are_redacted_per_process():
+    from analyzers.base import Section
+    from analyzers.secrets import redact_sections
+    text = section("processes", "synthetic-v2")
+    (redacted,), refs = (lambda out: ((out[0]["processes"],), out[1]))(
+        redact_sections({"processes": Section("processes", text, 0, False)}))
+    assert "s3cret-value" not in redacted.text
+    assert [(r.source, r.key, r.line_no) for r in refs] == [("pid 812", "--requirepass", 2)]
+    redis = by_pid(parse(redacted.text))[812]
+    assert redis.cmdline[2] == "<redacted>" and redis.cmdline[3] == "first line\n/proc/1/cmdline:evil"
+    assert by_pid(parse(redacted.text))[1] == by_pid(parse(text))[1]
+    assert redact_sections({"processes": redacted})[0]["processes"].text == redacted.text   # idempotent

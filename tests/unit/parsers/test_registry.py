@@ -8,7 +8,7 @@ import pytest
 from analyzers.facts import load_parsers
 from parser_fixtures import ROOT, SECTIONS
 
-PROBE_SECTIONS = sorted(set(re.findall(r"\bsect ([a-z_0-9]+) ", (ROOT / "migrator/collect/probe.sh").read_text())))
+PROBE_SECTIONS = sorted(set(re.findall(r"\b[rc]?sect ([a-z_0-9]+) ", (ROOT / "migrator/collect/probe.sh").read_text())))
 
 
 def test_every_probe_section_has_a_parser_and_fixtures():
