@@ -5,7 +5,9 @@
 #   <raw output, capped>
 #   @@NONCE@@ rc NAME CODE      (absent when the cap cut the output or the time limit killed it)
 #   @@NONCE@@ end NAME
-# Sections that hold several files mark each with "@@NONCE@@ file PATH".
+# Sections that hold several files mark each with "@@NONCE@@ file PATH"; processes marks its
+# three parts (proc_files, proc_links, proc_fdflags) with "@@NONCE@@ f PART" (version 2; version
+# 1 wrote "@@NONCE@@ pid N" and "@@NONCE@@ f FILE" per process, read by the same parser).
 # The whole body is one function, so the shell has read all of it before any
 # command runs, and every command reads /dev/null, never the rest of this script.
 probe_main() {
@@ -55,7 +57,7 @@ probe_main() {
     else ls -l /etc/localtime; fi
   }
   probe_info() {
-    printf 'version=1\nuid=%s\nuser=%s\ntime=%s\n' "$(id -u)" "$(lim 5 id -un)" "$(date +%s)"
+    printf 'version=2\nuid=%s\nuser=%s\ntime=%s\n' "$(id -u)" "$(lim 5 id -un)" "$(date +%s)"
     printf 'clk_tck=%s\npagesize=%s\n' "$(getconf CLK_TCK 2>/dev/null || echo 100)" "$(getconf PAGESIZE 2>/dev/null || echo 4096)"
     printf 'uname=%s\ntools=%s\n' "$(uname -srm)" "$tools"
   }
