@@ -14,4 +14,4 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
 
 
-from migrator.web import auth, inventory, pages, plans  # noqa: E402,F401  (routes)
+from migrator.web import admin, auth, inventory, manage, maps, pages, plans  # noqa: E402,F401  (routes)
