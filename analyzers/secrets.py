@@ -34,6 +34,7 @@ stored snapshot: ``redact_sections(decoded)[1]``.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -304,7 +305,34 @@ def _record_re(nonce: str | None) -> re.Pattern:
     return re.compile(r"^(" + "|".join(prefixes) + r")((?:file|pid|f) [^\n]*)$", re.M)
 
 
+# A scan redacts each section's text once and then asks for the refs of the result twice
+# (analyze_host before and after measuring): recent results by text, the redacted text also
+# under its own key (redaction is idempotent, with the same refs). Bounded; a lock for the
+# scan's threads. Keys are the texts themselves: a hit compares equal strings, never a prefix.
+_RECENT: dict[tuple[str, str, str | None], tuple[str, tuple[SecretRef, ...]]] = {}
+_RECENT_MAX = 128
+_RECENT_LOCK = threading.Lock()
+
+
 def _redact_section(section: Section, nonce: str | None, refs: list[SecretRef]) -> Section:
+    key = (section.name, section.text, nonce)
+    with _RECENT_LOCK:
+        known = _RECENT.get(key)
+    if known is None:
+        mine: list[SecretRef] = []
+        text = _redact_section_text(section, nonce, mine)
+        known = (text, tuple(mine))
+        with _RECENT_LOCK:
+            while len(_RECENT) >= _RECENT_MAX:
+                del _RECENT[next(iter(_RECENT))]
+            _RECENT[key] = known
+            if nonce is None or f"@@{nonce}@@ " not in text:
+                _RECENT[(section.name, text, None)] = known
+    refs.extend(known[1])
+    return Section(section.name, known[0], section.rc, section.truncated)
+
+
+def _redact_section_text(section: Section, nonce: str | None, refs: list[SecretRef]) -> str:
     parts = _record_re(nonce).split(section.text)
     # parts: [before, prefix1, header1, body1, prefix2, header2, body2, ...]
     out = [parts[0] if section.name == "processes" else _redact_body(section.name, "", parts[0], refs)]
@@ -324,7 +352,7 @@ def _redact_section(section: Section, nonce: str | None, refs: list[SecretRef]) 
         else:
             body = _redact_body(section.name, source, body, refs)
         out.append(prefix + header + body)
-    return Section(section.name, "".join(out), section.rc, section.truncated)
+    return "".join(out)
 
 
 def _split_body(body: str) -> tuple[str, str, str]:
