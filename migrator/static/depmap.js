@@ -51,8 +51,10 @@
     if (first && first.scrollIntoView) { first.scrollIntoView({block: "center", inline: "center"}); }
   }
 
-  input.addEventListener("input", apply);
-  input.addEventListener("change", function () { apply(); reveal(); });
+  input.addEventListener("input", function (ev) {
+    apply();
+    if (ev.inputType === "insertReplacementText" || ev.inputType === undefined) { reveal(); }   // picked from the list
+  });
   input.addEventListener("keydown", function (ev) {
     if (ev.key === "Enter") { ev.preventDefault(); apply(); reveal(); }
     if (ev.key === "Escape") { input.value = ""; apply(); }

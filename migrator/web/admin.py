@@ -178,7 +178,7 @@ def audit_page():
     older = url_for("web.audit_page", before=events[-1]["id"], **filters) if more and events else None
     newest = url_for("web.audit_page", **filters) if before is not None else None
     for e in events:
-        e["at_text"] = e["at"].replace("T", " ")[:19] + " UTC"
+        e["at_text"] = e["at"].replace("T", " ")[:19]
         e["detail_text"] = "; ".join(f"{k}: {_detail(v)}" for k, v in sorted(e["detail"].items()))
     return render_template("audit.html", events=events, actor=actor, action=action, limit=limit,
                            sizes=AUDIT_PAGE_SIZES, actions=actions, prefixes=prefixes, actors=actors, older=older,

@@ -29,7 +29,9 @@ def _render(host_form=None, host_errors=None, cred_form=None, cred_errors=None, 
         group_rows = list(s.scalars(select(HostGroup).order_by(HostGroup.name)))
         creds = [credentials.credential_dict(s, c) for c in s.scalars(select(Credential).order_by(Credential.name))]
         recent = list(s.scalars(select(Scan).order_by(Scan.id.desc()).limit(10)))
+        from migrator.web.manage import jump_supported
         return render_template("inventory.html", rows=rows, groups=group_rows, credentials=creds, scans=recent,
+                               jump_supported=jump_supported(),
                                host_form=host_form or {"port": "22", "auth_method": "key", "become": "none"},
                                host_errors=host_errors or {}, cred_form=cred_form or {"kind": "key"},
                                cred_errors=cred_errors or {}, import_error=import_error,
@@ -43,8 +45,9 @@ def inventory():
 
 
 def _host_data(form) -> dict:
+    from migrator.web.manage import jump_supported
     data: dict = {}
-    for field in HOST_FIELDS:
+    for field in HOST_FIELDS + (("jump",) if jump_supported() else ()):
         value = form_value(form, field)
         if value == "":
             continue
@@ -76,7 +79,7 @@ def add_host():
                 s.flush()
             name = host.name
     except InputError as exc:
-        shown = {k: v for k, v in request.form.items() if k in HOST_FIELDS}   # never the password
+        shown = {k: v for k, v in request.form.items() if k in HOST_FIELDS + ("jump",)}   # never the password
         return _render(host_form=shown, host_errors=exc.errors or {"form": str(exc)}, status=422)
     flash(f"Host {name} added. Scan it to see what runs there.", "ok")
     return redirect(url_for("web.inventory"))

@@ -364,3 +364,41 @@ def test_audit_page_newest_first_filters_and_paging(app, admin_ui):
     html = admin_ui.get("/audit?actor=nobody").get_data(as_text=True)
     assert "No event matches" in html
     assert admin_ui.get("/audit?before=abc&limit=-1").status_code == 200
+
+
+# --- jump hosts ----------------------------------------------------------------------------------
+
+def test_jump_host_in_the_host_and_group_forms(app, admin_ui):
+    from migrator.web.manage import jump_supported
+    if not jump_supported():
+        pytest.skip("the hosts service takes no jump host yet")
+    admin_ui.post("/inventory/hosts", {"name": "bastion", "address": "10.0.0.1"})
+    assert 'name="jump"' in admin_ui.get("/inventory").get_data(as_text=True)
+    bastion = _ids(app, Host, "bastion")
+    r = admin_ui.post("/inventory/hosts", {"name": "db-1", "address": "10.0.0.5", "jump": str(bastion)})
+    assert r.status_code == 302
+    db1 = _ids(app, Host, "db-1")
+    page = admin_ui.get("/inventory").get_data(as_text=True)
+    assert "through bastion" in page
+    edit = admin_ui.get(f"/inventory/hosts/{db1}/edit").get_data(as_text=True)
+    assert f'<option value="{bastion}" selected>bastion</option>' in edit
+    # a host cannot be its own jump host: said, and what was typed stays
+    r = admin_ui.post(f"/inventory/hosts/{bastion}/edit", {"name": "bastion", "address": "10.0.0.1", "port": "22",
+                                                           "auth_method": "key", "become": "none",
+                                                           "username": "typed", "jump": str(bastion)})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "jump" in html and 'value="typed"' in html
+    r = admin_ui.post(f"/inventory/hosts/{db1}/edit", {"name": "db-1", "address": "10.0.0.5", "port": "22",
+                                                       "auth_method": "key", "become": "none", "jump": ""})
+    assert r.status_code == 302
+    with get_db(app).session() as s:
+        assert s.get(Host, db1).jump_host is None
+    r = admin_ui.post("/inventory/groups", {"name": "dbs", "hosts": [str(db1)], "jump": str(bastion)})
+    assert r.status_code == 302
+    with get_db(app).session() as s:
+        group = s.scalar(select(HostGroup).where(HostGroup.name == "dbs"))
+        assert group.jump_host.name == "bastion"
+        group_id = group.id
+    edit = admin_ui.get(f"/inventory/groups/{group_id}/edit").get_data(as_text=True)
+    assert f'<option value="{bastion}" selected>bastion</option>' in edit
+    assert "through bastion" in admin_ui.get("/inventory").get_data(as_text=True)
