@@ -181,9 +181,8 @@ def layout(graph: dict[str, Any], waves: Iterable[Iterable[str]], by: str = "wav
             add_edge(ext.id, app.id, "external", f"{name} (outside the inventory) connects to {app.ref}",
                      f"{e['port']}")
     for ext in externals.values():
-        users = sorted({by_ref_id for (s, t, _k) in edges for by_ref_id in (s, t)
-                        if ext.id in (s, t) and by_ref_id != ext.id})
-        ext.sub = fit(f"outside \u00b7 {len(users)} application(s)", SUB_UNITS)
+        peers = {s if t == ext.id else t for (s, t, _k) in edges if ext.id in (s, t)}
+        ext.sub = fit(f"outside \u00b7 {len(peers)} application(s)", SUB_UNITS)
     if externals:
         columns.append({"title": "Outside the inventory", "full": "endpoints outside the inventory"})
 
@@ -272,8 +271,8 @@ def layout(graph: dict[str, Any], waves: Iterable[Iterable[str]], by: str = "wav
             c1 = sx + dx if out_side == "right" else sx - dx
             c2 = ex - dx if in_side == "left" else ex + dx
             edge.d = f"M{sx:.1f},{sy:.1f} C{c1:.1f},{sy:.1f} {c2:.1f},{ey:.1f} {ex:.1f},{ey:.1f}"
-        if edge.ports:
-            edge.title += " on port " + ", ".join(edge.ports) if edge.kind == "peer" else ""
+        if edge.ports and edge.kind == "peer":
+            edge.title += " on port " + ", ".join(edge.ports)
 
     width = (col_x[-1] + NODE_W + CLUSTER_PAD + 60 + MARGIN) if columns else 2 * MARGIN + NODE_W
     height = max(bottom + [top]) + MARGIN

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from migrator import get_db
-from migrator.models import Application, Host, HostGroup, ScanHost
+from migrator.models import Application, Credential, Host, HostGroup, ScanHost
 from migrator.services import audit, users
-from tests.web.helpers import HOSTILE, PASSWORD, UI, csrf_of, import_recorded, login, make_user
+from tests.web.helpers import HOSTILE, PASSWORD, UI, import_recorded, login, make_user
 
 SECRET = "hunter2-very-secret"
 ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"
@@ -38,7 +38,7 @@ def test_edit_host_changes_fields_groups_and_credential(app, admin_ui):
     assert 'value="db-1"' in page and "one is stored; leave empty to keep it" in page and SECRET not in page
     _password_inputs_are_empty(page)
     assert 'href="/inventory/hosts/%d/edit"' % host_id in admin_ui.get("/inventory").get_data(as_text=True)
-    cred = _ids(app, __import__("migrator.models", fromlist=["Credential"]).Credential, "ops")
+    cred = _ids(app, Credential, "ops")
     r = admin_ui.post(f"/inventory/hosts/{host_id}/edit", {
         "name": "db-main", "address": "10.0.0.6", "port": "2222", "username": "deploy", "auth_method": "password",
         "become": "sudo", "groups": [str(prod)], "credential": str(cred)})
@@ -101,7 +101,6 @@ def test_groups_create_rename_describe_members_credential_delete(app, admin_ui):
         admin_ui.post("/inventory/hosts", {"name": name, "address": address})
     admin_ui.post("/inventory/credentials", {"name": "deploy", "kind": "agent"})
     web1, web2 = _ids(app, Host, "web-1"), _ids(app, Host, "web-2")
-    from migrator.models import Credential
     cred = _ids(app, Credential, "deploy")
     assert "New group" in admin_ui.get("/inventory").get_data(as_text=True)
     assert admin_ui.get("/inventory/groups/new").status_code == 200
@@ -143,7 +142,6 @@ def test_credentials_change_keep_and_delete_never_showing_the_password(app, admi
     admin_ui.post("/inventory/credentials", {"name": "ops", "username": "ops", "kind": "password",
                                              "password": SECRET})
     admin_ui.post("/inventory/hosts", {"name": "db-1", "address": "10.0.0.5"})
-    from migrator.models import Credential
     cred_id, host_id = _ids(app, Credential, "ops"), _ids(app, Host, "db-1")
     admin_ui.post(f"/inventory/hosts/{host_id}/edit", {"name": "db-1", "address": "10.0.0.5", "port": "22",
                                                        "auth_method": "key", "become": "none",
