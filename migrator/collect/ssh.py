@@ -3,6 +3,10 @@
 One `SSHSession` is one TCP connection to one host. The server's key is checked before any
 credential is sent: against the key pinned in our database, else the user's known_hosts,
 else it is pinned on first use. A key that differs from the expected one is refused.
+
+A target with a `jump` (ssh's ProxyJump) is reached through another host: the session logs in
+to the jump host first (its own key check and credentials), opens a `direct-tcpip` channel from
+there to the target and runs the target's SSH transport over that channel. Errors name the hop.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import paramiko
 
@@ -50,6 +55,15 @@ class SSHTarget:
     key_path: str | None = None
     password: str | None = field(default=None, repr=False)
     pinned_host_key: str | None = None  # "ssh-ed25519 AAAA..."
+    name: str | None = None             # the inventory name, for messages
+    jump: "SSHTarget | None" = None     # reach this host through that one (ProxyJump)
+    # Called with the key line when a jump host's key is seen for the first time and the login
+    # through it worked (the caller pins it on the jump host's own record).
+    on_new_host_key: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.address
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,26 @@ def fingerprint(key_text: str) -> str:
     """OpenSSH-style SHA256 fingerprint of a 'type base64' key line."""
     blob = base64.b64decode(key_text.split()[1])
     return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+MAX_HOPS = 8   # jump hosts behind jump hosts; the inventory allows fewer (services.hosts)
+
+
+class _Transport(paramiko.Transport):
+    """paramiko's Transport, keeping the server's own words when it refuses to open a channel
+    (paramiko keeps only the reason code): "Connection refused", "No route to host"..."""
+
+    open_failure_text = ""
+
+    def _parse_channel_open_failure(self, m):
+        try:
+            m.get_int()
+            m.get_int()
+            self.open_failure_text = m.get_text()[:200]
+            m.rewind()
+        except Exception:  # noqa: BLE001 - the words are a nicety; paramiko's handling goes on
+            m.rewind()
+        return super()._parse_channel_open_failure(m)
 
 
 def _resolve(target: SSHTarget, ssh_config_path: str | None) -> tuple[str, int, str, list[str]]:
@@ -102,25 +136,30 @@ class SSHSession:
         self.bytes_out = 0
         self.exec_count = 0
         self._transport: paramiko.Transport | None = None
+        self._hop: SSHSession | None = None     # the connected jump host, when there is one
+        self._depth = 0
 
     # -- connection -------------------------------------------------------------------------
     def connect(self) -> "SSHSession":
         host, port, user, identities = _resolve(self.target, self.ssh_config_path)
         self.username = user
-        where = f"{host}:{port}"
-        try:
-            sock = socket.create_connection((host, port), timeout=self.connect_timeout)
-        except socket.timeout as exc:
-            raise ConnectError(f"{where}: no answer within {self.connect_timeout:g} s") from exc
-        except socket.gaierror as exc:
-            raise ConnectError(f"{where}: host name does not resolve ({exc.strerror})") from exc
-        except OSError as exc:
-            raise ConnectError(f"{where}: cannot connect ({exc.strerror or exc})") from exc
-        # Nagle off: SSH packets are small and paramiko writes them one by one; with Nagle on,
-        # each exec (request, stdin, EOF) waits out the server's delayed ACK (40 ms) once or twice.
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        transport = paramiko.Transport(sock)
+        where = self._where(host, port)
+        if self.target.jump is not None:
+            sock = self._through_jump(host, port)
+        else:
+            try:
+                sock = socket.create_connection((host, port), timeout=self.connect_timeout)
+            except socket.timeout as exc:
+                raise ConnectError(f"{where}: no answer within {self.connect_timeout:g} s") from exc
+            except socket.gaierror as exc:
+                raise ConnectError(f"{where}: host name does not resolve ({exc.strerror})") from exc
+            except OSError as exc:
+                raise ConnectError(f"{where}: cannot connect ({exc.strerror or exc})") from exc
+            # Nagle off: SSH packets are small and paramiko writes them one by one; with Nagle on,
+            # each exec (request, stdin, EOF) waits out the server's delayed ACK (40 ms) once or twice.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport = _Transport(sock)
         transport.banner_timeout = self.connect_timeout
         transport.handshake_timeout = self.connect_timeout
         self._transport = transport
@@ -139,6 +178,68 @@ class SSHSession:
         transport.set_keepalive(15)
         return self
 
+    def _where(self, host: str, port: int) -> str:
+        """How messages name this hop: "10.0.0.5:22", "jump host bastion-1 (10.0.0.5:22)", and
+        "... through jump host bastion-1" when it is reached through another."""
+        where = f"{host}:{port}"
+        if self._depth:
+            where = f"jump host {self.target.label} ({where})"
+        if self.target.jump is not None:
+            where += f" through jump host {self.target.jump.label}"
+        return where
+
+    def _through_jump(self, host: str, port: int) -> paramiko.Channel:
+        """Log in to the jump host (its own checks and credentials; it may have a jump host of
+        its own), then open a direct-tcpip channel from there to host:port."""
+        jump = self.target.jump
+        if self._depth >= MAX_HOPS:
+            raise ConnectError(f"{host}:{port}: more than {MAX_HOPS} jump hosts in a row")
+        hop = SSHSession(jump, connect_timeout=self.connect_timeout, ssh_config_path=self.ssh_config_path,
+                         known_hosts_path=self.known_hosts_path)
+        hop._depth = self._depth + 1
+        hop.connect()
+        self._hop = hop
+        if hop.newly_pinned and jump.on_new_host_key is not None and hop.host_key:
+            try:
+                jump.on_new_host_key(hop.host_key)
+            except BaseException:
+                self._close_hop()
+                raise
+        via = f"through jump host {jump.label}"
+        target = f"the target {host}:{port}"
+        transport = hop._transport
+        try:
+            return transport.open_channel("direct-tcpip", (host, port), ("127.0.0.1", 0),
+                                          timeout=self.connect_timeout)
+        except paramiko.ChannelException as exc:
+            self._close_hop()
+            words = getattr(transport, "open_failure_text", "") or exc.text or ""
+            low = words.lower()
+            if exc.code == 1:    # administratively prohibited
+                problem = (f"jump host {jump.label} does not allow forwarding to {host}:{port} "
+                           f"(AllowTcpForwarding or PermitOpen in its sshd_config; it said: {words or exc.text})")
+                raise ConnectError(problem) from exc
+            if "refused" in low:
+                problem = f"{target} refused the connection"
+            elif "resol" in low or "name or service" in low or "getaddrinfo" in low or "not known" in low:
+                problem = f"{target}: host name does not resolve on the jump host ({words})"
+            elif "timed out" in low:
+                problem = f"{target} did not answer (Connection timed out)"
+            else:
+                problem = f"cannot connect to {target} ({words or exc.text})"
+            raise ConnectError(f"{via}: {problem}") from exc
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            self._close_hop()
+            if "Timeout opening channel" in str(exc):
+                raise ConnectError(f"{via}: {target}: no answer within {self.connect_timeout:g} s") from exc
+            raise ConnectError(f"{via}: the connection to jump host {jump.label} broke while opening a "
+                               f"channel to {target} ({exc or type(exc).__name__})") from exc
+
+    def _close_hop(self) -> None:
+        if self._hop is not None:
+            self._hop.close()
+            self._hop = None
+
     def _check_host_key(self, host: str, port: int, key: paramiko.PKey) -> None:
         offered = key_line(key)
         expected = self.target.pinned_host_key
@@ -156,10 +257,12 @@ class SSHSession:
                     expected = key_line(next(iter(known.values())))
                 source = f"known_hosts ({self.known_hosts_path})"
         if expected and expected.split()[:2] != offered.split()[:2]:
+            accept = (f"accept it with `migrator hosts accept-key {self.target.name}`" if self.target.name
+                      else "accept the new key explicitly")
             raise HostKeyError(
-                f"{host}:{port}: HOST KEY CHANGED: the server offered {key.get_name()} "
+                f"{self._where(host, port)}: HOST KEY CHANGED: the server offered {key.get_name()} "
                 f"{fingerprint(offered)} but {source} is {fingerprint(expected)}. "
-                "Refusing to log in; if the change is expected, accept the new key explicitly.")
+                f"Refusing to log in; if the change is expected, {accept}.")
         self.newly_pinned = not expected
         self.host_key = offered
 
@@ -268,9 +371,11 @@ class SSHSession:
         return ExecResult(bytes(out), bytes(err), status, truncated, time.monotonic() - started)
 
     def close(self) -> None:
+        """Close the transport (its thread ends), then the jump host's, if any."""
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+        self._close_hop()
 
     def __enter__(self) -> "SSHSession":
         return self.connect()
