@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from migrator.db import flush_unique
 from migrator.errors import InputError, NotFound
 from migrator.models import Host, HostGroup
-from migrator.services.hosts import MAX_ID, find_hosts
+from migrator.services.hosts import MAX_ID, check_jumps, find_hosts, find_jump
 from migrator.text import printable
 from migrator.services import audit
 
 GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
-FIELDS = ("name", "description", "hosts", "credential")
+FIELDS = ("name", "description", "hosts", "credential", "jump")
 
 
 def _validate(data: Any, partial: bool) -> dict[str, Any]:
@@ -47,6 +47,12 @@ def _validate(data: Any, partial: bool) -> dict[str, Any]:
             out["hosts"] = list(dict.fromkeys(str(r) for r in refs))
     if "credential" in data:
         out["credential"] = data["credential"]
+    if "jump" in data:
+        ref = data["jump"]
+        if ref is not None and (isinstance(ref, bool) or not isinstance(ref, (int, str))):
+            errors["jump"] = "jump must be the id or name of a host, or null"
+        else:
+            out["jump"] = ref
     if errors:
         raise InputError("; ".join(errors.values()), next(iter(errors)), errors)
     return out
@@ -66,6 +72,17 @@ def _apply(session: Session, group: HostGroup, fields: Mapping[str, Any]) -> Non
         group.hosts = find_hosts(session, fields["hosts"]) if fields["hosts"] else []
     if "credential" in fields:
         group.credential = find_credential(session, fields["credential"])
+    if "jump" in fields:
+        jump = find_jump(session, fields["jump"])
+        before = group.jump_host
+        group.jump_host = jump
+        try:    # a group's jump host that is one of its members connects directly (hosts.effective_jump)
+            check_jumps(session, list(group.hosts))
+        except InputError:
+            group.jump_host = before
+            raise
+    elif "hosts" in fields:
+        check_jumps(session, list(group.hosts))
 
 
 def create_group(session: Session, data: Any) -> HostGroup:
@@ -133,6 +150,7 @@ def group_dict(group: HostGroup) -> dict[str, Any]:
     return {"id": group.id, "name": group.name, "description": group.description,
             "hosts": [{"id": h.id, "name": h.name} for h in group.hosts],
             "credential": {"id": group.credential.id, "name": group.credential.name} if group.credential else None,
+            "jump": {"id": group.jump_host.id, "name": group.jump_host.name} if group.jump_host else None,
             "created_at": group.created_at.isoformat()}
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from migrator.credentials import CredentialCipher
 from migrator.db import flush_unique
 from migrator.errors import InputError, NotFound
-from migrator.models import Host
+from migrator.models import Host, HostGroup
 from migrator.text import printable
 from migrator.services import audit
 
@@ -137,7 +137,8 @@ def validate_host(data: Mapping[str, Any], partial: bool = False) -> dict[str, A
     return out
 
 
-RELATIONS = ("groups", "credential")   # host fields that name other records
+RELATIONS = ("groups", "credential", "jump")   # host fields that name other records
+MAX_JUMPS = 3   # jump hosts in a row (a bastion behind a bastion behind a bastion)
 
 
 def _split_relations(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -152,10 +153,98 @@ def _set_relations(session: Session, host: Host, relations: Mapping[str, Any]) -
     from migrator.services.credentials import find_credential
     from migrator.services.groups import find_groups
 
+    before = (list(host.groups), host.jump_host)
     if "groups" in relations:
         host.groups = find_groups(session, relations["groups"], field="groups")
     if "credential" in relations:
         host.credential = find_credential(session, relations["credential"])
+    if "jump" in relations:
+        jump = find_jump(session, relations["jump"])
+        if jump is not None and jump is host:
+            raise InputError(f"jump: host {host.name!r} cannot be its own jump host", "jump")
+        host.jump_host = jump
+    if "jump" in relations or "groups" in relations:
+        try:
+            check_jumps(session, [host])
+        except InputError:
+            host.groups, host.jump_host = before      # the host as it was, loops never stay
+            raise
+
+
+# --- jump hosts (ProxyJump) ------------------------------------------------------------------------
+
+def find_jump(session: Session, ref: Any, field: str = "jump") -> Host | None:
+    """The host named as a jump host (id or name); None or "" clears."""
+    if ref is None or ref == "":
+        return None
+    if isinstance(ref, bool) or not isinstance(ref, (int, str)):
+        raise InputError(f"{field} must be the id or name of another host, or null", field)
+    text = str(ref)
+    is_id = text.isascii() and text.isdigit() and int(text) <= MAX_ID
+    host = session.get(Host, int(text)) if is_id else None
+    host = host or session.scalar(select(Host).where(Host.name == text[:255]))
+    if host is None:
+        raise NotFound(f"{field}: no host with id or name {printable(text, 80)!r}; a jump host is another "
+                       "host of the inventory: add it first", field)
+    return host
+
+
+def effective_jump(host: Host) -> Host | None:
+    """The host's own jump host, else the first of its groups' (by group id) that names one. A
+    group's jump host that is itself a member of the group connects directly."""
+    if host.jump_host is not None:
+        return host.jump_host
+    for group in host.groups:
+        if group.jump_host is not None and group.jump_host is not host:
+            return group.jump_host
+    return None
+
+
+def jump_chain(host: Host, field: str = "jump") -> list[Host]:
+    """The jump hosts to go through to reach `host`, nearest first (the connection starts at the
+    last one). InputError for a loop or a chain longer than MAX_JUMPS."""
+    chain: list[Host] = []
+    jump = effective_jump(host)
+    while jump is not None:
+        if jump is host or jump in chain:
+            if jump is host and not chain:
+                raise InputError(f"{field}: host {host.name!r} cannot be its own jump host", field)
+            loop = [host, *chain] if jump is host else chain[chain.index(jump):]
+            path = " → ".join(h.name for h in [*loop, jump])
+            where = "" if jump is host else f" (on the way to {host.name})"
+            raise InputError(f"{field}: jump hosts would go round in a loop: {path}{where}", field)
+        chain.append(jump)
+        if len(chain) > MAX_JUMPS:
+            path = " → ".join(h.name for h in [host, *chain])
+            raise InputError(f"{field}: {path} goes through more than {MAX_JUMPS} jump hosts in a row", field)
+        jump = effective_jump(jump)
+    return chain
+
+
+def _jump_dependents(session: Session, hosts: list[Host]) -> list[Host]:
+    """`hosts` and the hosts reached through them (own or group jump host), up to MAX_JUMPS deep."""
+    found = list(hosts)
+    frontier = [h.id for h in hosts if h.id is not None]
+    for _ in range(MAX_JUMPS):
+        if not frontier:
+            break
+        direct = session.scalars(select(Host).where(Host.jump_host_id.in_(frontier)))
+        grouped = session.scalars(select(Host).join(Host.groups).where(HostGroup.jump_host_id.in_(frontier)))
+        new = [h for h in [*direct, *grouped] if h not in found]
+        found += list(dict.fromkeys(new))
+        frontier = [h.id for h in dict.fromkeys(new)]
+    return found
+
+
+def check_jumps(session: Session, hosts: list[Host], field: str = "jump") -> None:
+    """No loop and no chain too long, for `hosts` and every host that goes through them."""
+    with session.no_autoflush:
+        for host in _jump_dependents(session, hosts):
+            jump_chain(host, field)
+
+
+def _link(row: Any) -> dict[str, Any] | None:
+    return {"id": row.id, "name": row.name} if row is not None else None
 
 
 def add_host(session: Session, cipher: CredentialCipher, data: Mapping[str, Any]) -> Host:
@@ -259,7 +348,8 @@ def host_dict(host: Host) -> dict[str, Any]:
             "has_password": host.password_encrypted is not None, "become": host.become,
             "host_key": host.host_key, "created_at": host.created_at.isoformat(),
             "groups": [g.name for g in host.groups],
-            "credential": {"id": host.credential.id, "name": host.credential.name} if host.credential else None}
+            "credential": {"id": host.credential.id, "name": host.credential.name} if host.credential else None,
+            "jump": _link(host.jump_host), "effective_jump": _link(effective_jump(host))}
 
 
 def remove_host(session: Session, host: Host) -> None:
@@ -282,13 +372,16 @@ def accept_new_host_key(session: Session, host: Host) -> str | None:
 # Column names other inventories use for our fields.
 ALIASES = {"user": "username", "ansible_user": "username", "host": "address", "hostname": "address",
            "ansible_host": "address", "ip": "address", "key": "key_path", "identity_file": "key_path",
-           "ansible_ssh_private_key_file": "key_path", "ansible_port": "port", "group": "groups"}
+           "ansible_ssh_private_key_file": "key_path", "ansible_port": "port", "group": "groups",
+           "jump_host": "jump", "proxy_jump": "jump", "proxyjump": "jump", "bastion": "jump"}
 IGNORED = ("host_key", "sudo_user", "plain_user")
 FORMATS = ("json", "yaml", "csv", "ansible-ini", "ansible-yaml")
 # Ansible variables that mean one of our fields; every other variable is left alone.
 ANSIBLE_VARS = {"ansible_host": "address", "ansible_ssh_host": "address", "ansible_user": "username",
                 "ansible_ssh_user": "username", "ansible_port": "port", "ansible_ssh_port": "port",
                 "ansible_ssh_private_key_file": "key_path", "ansible_private_key_file": "key_path"}
+# Ansible variables whose ssh options may name a jump host (-J NAME, -o ProxyJump=NAME).
+SSH_ARGS_VARS = ("ansible_ssh_extra_args", "ansible_ssh_common_args")
 MAX_HOSTS = 10000
 
 
@@ -359,6 +452,8 @@ def _ansible_record(name: str, variables: Mapping[str, Any], groups: list[str]) 
             record[ANSIBLE_VARS[key]] = str(value) if ANSIBLE_VARS[key] != "port" else value
         elif key in ("ansible_become", "become") and str(value).lower() in ("true", "yes", "1"):
             record["become"] = "sudo"
+        elif key in SSH_ARGS_VARS and value:
+            record[key] = str(value)
     record.setdefault("address", name)
     if groups:
         record["groups"] = groups
@@ -508,6 +603,79 @@ def ansible_yaml(data: Any, source: str = "the inventory") -> list[dict[str, Any
     return inv.records()
 
 
+def proxy_jump(args: str) -> str | None:
+    """The jump host named in ssh options (-J NAME, -JNAME, -o ProxyJump=NAME, -oProxyJump NAME);
+    None when there is none (or `none`). ValueError for a chain of several (b1,b2)."""
+    try:
+        words = shlex.split(args)
+    except ValueError as exc:
+        raise ValueError(f"cannot read the ssh options {printable(args, 80)!r}: {exc}") from None
+    found: str | None = None
+    for i, word in enumerate(words):
+        value = None
+        if word == "-J" and i + 1 < len(words):
+            value = words[i + 1]
+        elif word.startswith("-J") and len(word) > 2:
+            value = word[2:]
+        else:
+            option = words[i + 1] if word == "-o" and i + 1 < len(words) else word[2:] if word.startswith("-o") else ""
+            key, _, rest = option.replace("=", " ", 1).partition(" ")
+            if key.lower() == "proxyjump":
+                value = rest.strip()
+        if value:
+            found = value
+    if found is None or found.lower() == "none":
+        return None
+    if "," in found:
+        raise ValueError(f"ProxyJump {printable(found, 80)!r} is a chain of jump hosts: import each bastion as a "
+                         "host and give each its own jump instead")
+    return found
+
+
+_SPEC = re.compile(r"^(?:(?P<user>[^@\s]+)@)?(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:@\s]+))(?::(?P<port>\d{1,5}))?$")
+
+
+def _jump_ref(value: Any) -> tuple[str, int | None]:
+    """A record's jump: an id or name, or ProxyJump's [user@]host[:port]."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
+        raise ValueError("jump must be the id, name or address of another host")
+    if isinstance(value, int):
+        return str(value), None
+    m = _SPEC.match(value.strip())
+    if not m:
+        raise ValueError(f"jump {printable(value, 80)!r} is neither a host name nor [user@]host[:port]")
+    return (m.group("v6") or m.group("host")), int(m.group("port")) if m.group("port") else None
+
+
+def _find_jump_for_import(session: Session, spec: str, ref: str, port: int | None,
+                          new: Mapping[str, dict[str, Any]]) -> str | Host:
+    """The jump host of an imported record: the name of a record of the same import, or a host of
+    the inventory; by name first, then by address (and port, when given)."""
+    if ref in new and (port is None or new[ref]["port"] == port):
+        return ref
+    host = session.get(Host, int(ref)) if port is None and ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID \
+        else None
+    host = host or session.scalar(select(Host).where(Host.name == ref[:255]))
+    if host is not None and (port is None or host.port == port):
+        return host
+    try:
+        address = _address(ref)
+    except ValueError:
+        address = ref
+    in_file = [n for n, f in new.items() if f["address"] == address and (port is None or f["port"] == port)]
+    q = select(Host).where(Host.address == address)
+    in_db = list(session.scalars(q if port is None else q.where(Host.port == port)))
+    if len(in_file) + len(in_db) > 1:
+        names = ", ".join([*in_file, *(h.name for h in in_db)][:5])
+        raise ValueError(f"jump {printable(spec, 80)!r} matches several hosts ({names}): name one of them")
+    if in_file:
+        return in_file[0]
+    if in_db:
+        return in_db[0]
+    raise ValueError(f"jump {printable(spec, 80)!r} matches no host in this import or the inventory: add the "
+                     "bastion as a host first (its address, user and key), then name it as the jump host")
+
+
 def _group_names(value: Any) -> list[str]:
     """groups of a record: a list, or one string with names separated by ',', ';' or spaces (CSV)."""
     if value is None or value == "":
@@ -526,6 +694,8 @@ def import_hosts(session: Session, cipher: CredentialCipher, records: list[Mappi
 
     errors: dict[str, str] = {}
     valid: list[tuple[dict[str, Any], list[str]]] = []
+    jumps: dict[str, tuple[str, str, int | None]] = {}    # host name -> (as written, name or address, port)
+    labels: dict[str, str] = {}
     seen: set[str] = set()
     if len(records) > MAX_HOSTS:
         raise InputError(f"more than {MAX_HOSTS} hosts in one import", "file")
@@ -540,6 +710,12 @@ def import_hosts(session: Session, cipher: CredentialCipher, records: list[Mappi
             bad = [g for g in group_names if not GROUP_NAME.match(g)]
             if bad:
                 raise ValueError(f"group name {printable(bad[0], 60)!r} is not valid")
+            jump = data.pop("jump", None)
+            for var in SSH_ARGS_VARS:
+                args = data.pop(var, None)
+                if jump is None and isinstance(args, str):
+                    jump = proxy_jump(args)
+            jump_ref = _jump_ref(jump) if jump not in (None, "") else None
         except ValueError as exc:
             errors[label] = str(exc)
             continue
@@ -554,15 +730,43 @@ def import_hosts(session: Session, cipher: CredentialCipher, records: list[Mappi
             errors[label] = f"a host named {fields['name']!r} already exists"
         else:
             valid.append((fields, group_names))
+            labels[fields["name"]] = label
+            if jump_ref is not None:
+                jumps[fields["name"]] = (str(jump), *jump_ref)
         seen.add(fields["name"])
+    if errors:
+        raise InputError("; ".join(f"{k}: {v}" for k, v in errors.items()), "file", errors)
+    # Jump hosts are resolved once every record is known: a bastion may come later in the file.
+    new = {fields["name"]: fields for fields, _ in valid}
+    resolved: dict[str, str | Host] = {}
+    for name, (spec, ref, port) in jumps.items():
+        try:
+            resolved[name] = _find_jump_for_import(session, spec, ref, port, new)
+        except ValueError as exc:
+            errors[labels[name]] = str(exc)
+            continue
+        if resolved[name] == name:
+            errors[labels[name]] = f"jump: host {name!r} cannot be its own jump host"
     if errors:
         raise InputError("; ".join(f"{k}: {v}" for k, v in errors.items()), "file", errors)
     groups = ensure_groups(session, [g for _, names in valid for g in names])
     hosts = []
-    for fields, names in valid:
-        host = _new_host(cipher, fields)
-        host.groups = [groups[g] for g in dict.fromkeys(names)]
-        hosts.append(host)
+    by_name: dict[str, Host] = {}
+    with session.no_autoflush:
+        for fields, names in valid:
+            host = _new_host(cipher, fields)
+            host.groups = [groups[g] for g in dict.fromkeys(names)]
+            hosts.append(host)
+            by_name[host.name] = host
+        for name, jump in resolved.items():
+            by_name[name].jump_host = by_name[jump] if isinstance(jump, str) else jump
+        for host in hosts:
+            try:
+                jump_chain(host)
+            except InputError as exc:
+                errors[labels[host.name]] = str(exc)
+    if errors:
+        raise InputError("; ".join(f"{k}: {v}" for k, v in errors.items()), "file", errors)
     flush_unique(session, InputError("another client added some of these hosts at the same time; nothing was "
                                      "imported", "file"), *hosts)
     audit.record(session, "host.import", f"{len(hosts)} hosts", hosts=[h.name for h in hosts])

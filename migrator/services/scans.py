@@ -54,19 +54,49 @@ def create_scan(session, hosts: list[Host], runner: str | None = None) -> Scan:
 
 
 def _target(host: Host, cipher: CredentialCipher) -> SSHTarget:
-    """Where and how to log in: the host's credential, else its first group's, else its own fields."""
-    from migrator.services.credentials import effective_credential
+    """Where and how to log in: the host's credential, else its first group's, else its own fields.
+    With a jump host (the host's own, else its first group's), the target carries the chain of
+    jump hosts, each with its own login and pinned key; a jump host's key seen for the first time
+    is pinned on the jump host's own row once a login through it worked."""
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
 
-    cred = effective_credential(host)
-    if cred is not None:
-        password = cipher.decrypt(cred.password_encrypted) if cred.password_encrypted else None
-        return SSHTarget(address=host.address, port=host.port, username=cred.username or host.username,
-                         auth_method=cred.kind, key_path=cred.key_path, password=password,
-                         pinned_host_key=host.host_key)
-    password = cipher.decrypt(host.password_encrypted) if host.password_encrypted else None
-    return SSHTarget(address=host.address, port=host.port, username=host.username,
-                     auth_method=host.auth_method, key_path=host.key_path, password=password,
-                     pinned_host_key=host.host_key)
+    from migrator.services.credentials import effective_credential
+    from migrator.services.hosts import jump_chain
+
+    def login(row: Host, jump: SSHTarget | None, pin: Callable[[str], None] | None) -> SSHTarget:
+        cred = effective_credential(row)
+        if cred is not None:
+            password = cipher.decrypt(cred.password_encrypted) if cred.password_encrypted else None
+            return SSHTarget(address=row.address, port=row.port, username=cred.username or row.username,
+                             auth_method=cred.kind, key_path=cred.key_path, password=password,
+                             pinned_host_key=row.host_key, name=row.name, jump=jump, on_new_host_key=pin)
+        password = cipher.decrypt(row.password_encrypted) if row.password_encrypted else None
+        return SSHTarget(address=row.address, port=row.port, username=row.username,
+                         auth_method=row.auth_method, key_path=row.key_path, password=password,
+                         pinned_host_key=row.host_key, name=row.name, jump=jump, on_new_host_key=pin)
+
+    session = object_session(host)
+    engine = session.get_bind() if session is not None else None
+
+    def pinner(host_id: int) -> Callable[[str], None] | None:
+        if engine is None:
+            return None
+
+        def pin(key: str) -> None:      # only when still unpinned: a concurrent pin or accept wins
+            with Session(engine) as s, s.begin():
+                s.execute(update(Host).where(Host.id == host_id, Host.host_key.is_(None))
+                          .values(host_key=key, host_key_pinned_at=utcnow()))
+        return pin
+
+    try:
+        chain = jump_chain(host)
+    except InputError as exc:
+        raise ConnectError(str(exc).removeprefix("jump: ")) from None
+    jump: SSHTarget | None = None
+    for row in reversed(chain):         # the outermost jump host first
+        jump = login(row, jump, pinner(row.id))
+    return login(host, jump, None)
 
 
 class ScanCancelled(CollectionError):
