@@ -151,18 +151,56 @@ def hosts_group() -> None:
 @click.option("--agent", is_flag=True, help="Authenticate with the keys in ssh-agent.")
 @click.option("--password", "ask_password", is_flag=True, help="Prompt for a password (stored encrypted).")
 @click.option("--sudo", is_flag=True, help="Run the probe through `sudo -n` (non-root login).")
+@click.option("--jump", help="Reach it through this host of the inventory (name or id), as ssh's ProxyJump.")
 @click.pass_obj
-def hosts_add(obj: Context, name, address, port, username, key_path, agent, ask_password, sudo) -> None:
+def hosts_add(obj: Context, name, address, port, username, key_path, agent, ask_password, sudo, jump) -> None:
     """Add a host to the inventory."""
     data = {"name": name, "address": address or name, "port": port, "username": username,
             "key_path": str(Path(key_path).expanduser().resolve()) if key_path else None,
             "auth_method": "password" if ask_password else ("agent" if agent else "key"),
             "become": "sudo" if sudo else "none"}
+    if jump:
+        data["jump"] = jump
     if ask_password:
         data["password"] = click.prompt(f"password for {username or 'root'}@{data['address']}", hide_input=True)
     with obj.db.session() as s:
         host = hosts.add_host(s, CredentialCipher(obj.app.config), data)
-        click.echo(f"added host {host.id}: {host.name} ({host.address}:{host.port})")
+        via = f" through jump host {host.jump_host.name}" if host.jump_host else ""
+        click.echo(f"added host {host.id}: {host.name} ({host.address}:{host.port}){via}")
+
+
+@hosts_group.command("jump")
+@click.argument("host_refs", nargs=-1)
+@click.option("--via", "jump", help="The jump host (name or id of another host).")
+@click.option("--group", "group_refs", multiple=True,
+              help="Set the jump host of these groups (repeatable) instead: for members without their own.")
+@click.option("--clear", is_flag=True, help="Remove the jump host: connect directly.")
+@click.pass_obj
+def hosts_jump(obj: Context, host_refs: tuple[str, ...], jump: str | None, group_refs: tuple[str, ...],
+               clear: bool) -> None:
+    """Reach hosts (names or ids) through a jump host (ssh's ProxyJump), or connect directly again.
+
+    \b
+    migrator hosts jump db-1 db-2 --via bastion-1
+    migrator hosts jump --group private --via bastion-1   (members without their own jump host)
+    migrator hosts jump db-1 --clear"""
+    from migrator.services import groups as groups_service
+
+    if bool(jump) == clear:
+        raise InputError("give --via JUMP_HOST or --clear", "jump")
+    if not host_refs and not group_refs:
+        raise InputError("name the hosts, or groups with --group", "hosts")
+    refs = list(host_refs)
+    with obj.db.session() as s:
+        targets = hosts.find_hosts(s, refs) if refs else []
+        chosen_groups = groups_service.find_groups(s, list(group_refs)) if group_refs else []
+        cipher = CredentialCipher(obj.app.config)
+        for host in targets:
+            hosts.update_host(s, cipher, host, {"jump": None if clear else jump})
+        for group in chosen_groups:
+            groups_service.update_group(s, group, {"jump": None if clear else jump})
+    names = ", ".join([*(h.name for h in targets), *(f"group {g.name}" for g in chosen_groups)])
+    click.echo(f"{names}: {'connect directly' if clear else f'through jump host {jump}'}")
 
 
 @hosts_group.command("import")
@@ -203,10 +241,23 @@ def hosts_list(obj: Context, as_json: bool) -> None:
         return
     width = max(len(r["name"]) for r in rows)
     target_width = max(len(f"{r['address']}:{r['port']}") for r in rows)
-    _echo(f"{'ID':>4}  {'NAME':<{width}}  {'ADDRESS':<{target_width}}  LAST SCAN")
-    for r in rows:
-        line = f"{r['id']:>4}  {r['name']:<{width}}  {r['address'] + ':' + str(r['port']):<{target_width}}  {r['last_scan']}"
+    jumps = [_jump_column(r) for r in rows]       # a JUMP column once some host has a jump host
+    jump_width = max(len("JUMP"), *(len(j) for j in jumps)) if any(j != "-" for j in jumps) else 0
+    head = f"{'JUMP':<{jump_width}}  " if jump_width else ""
+    _echo(f"{'ID':>4}  {'NAME':<{width}}  {'ADDRESS':<{target_width}}  {head}LAST SCAN")
+    for r, jump in zip(rows, jumps):
+        via = f"{jump:<{jump_width}}  " if jump_width else ""
+        line = (f"{r['id']:>4}  {r['name']:<{width}}  {r['address'] + ':' + str(r['port']):<{target_width}}  "
+                f"{via}{r['last_scan']}")
         click.echo(line + (f"  ({r['last_error']})" if r["last_error"] else ""))
+
+
+def _jump_column(row: dict) -> str:
+    """The jump host a scan goes through: NAME (its own), NAME (group) from a group, '-' directly."""
+    jump = row.get("effective_jump")
+    if not jump:
+        return "-"
+    return jump["name"] if row.get("jump") else f"{jump['name']} (group)"
 
 
 @hosts_group.command("remove")

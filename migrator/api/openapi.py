@@ -89,6 +89,9 @@ _HOST_FIELDS = {
     "become": {**STR, "enum": _BECOME, "default": "none"},
     "groups": array(ID_OR_NAME, description="group ids or names"),
     "credential": nullable({**ID_OR_NAME, "description": "a credential id or name; null detaches"}),
+    "jump": nullable({**ID_OR_NAME, "description": "a jump host (ssh's ProxyJump): the id or name of another "
+                                                   "host, reached first with its own login and pinned key; "
+                                                   "null clears"}),
 }
 LINK = obj({"id": INT, "name": STR}, ("id", "name"))
 
@@ -100,6 +103,9 @@ SCHEMAS: dict[str, dict] = {
         "auth_method": {**STR, "enum": _AUTH_METHODS}, "key_path": nullable(STR), "has_password": BOOL,
         "become": {**STR, "enum": _BECOME}, "host_key": nullable(STR), "created_at": TIME,
         "groups": array(STR), "credential": nullable(LINK),
+        "jump": {**nullable(LINK), "description": "the host's own jump host"},
+        "effective_jump": {**nullable(LINK), "description": "the jump host a scan goes through: the host's "
+                                                            "own, else its first group's"},
         "last_scan": {**STR, "description": "never, or the status of the host in its last scan"},
         "last_scan_at": nullable(TIME), "last_error": nullable(STR),
     }, ("id", "name", "address", "port", "auth_method", "has_password", "become", "groups", "last_scan")),
@@ -107,12 +113,15 @@ SCHEMAS: dict[str, dict] = {
     "HostPatch": obj(_HOST_FIELDS, additional=False),
     "HostImport": obj({"imported": INT, "hosts": array(ref("Host"))}, ("imported", "hosts")),
     "Group": obj({"id": INT, "name": STR, "description": STR, "hosts": array(LINK), "credential": nullable(LINK),
+                  "jump": {**nullable(LINK), "description": "the jump host of members without their own"},
                   "created_at": TIME}, ("id", "name", "hosts")),
     "GroupInput": obj({"name": _HOST_FIELDS["name"], "description": nullable({**STR, "maxLength": 2000}),
-                       "hosts": array(ID_OR_NAME), "credential": _HOST_FIELDS["credential"]},
+                       "hosts": array(ID_OR_NAME), "credential": _HOST_FIELDS["credential"],
+                       "jump": _HOST_FIELDS["jump"]},
                       ("name",), additional=False),
     "GroupPatch": obj({"name": _HOST_FIELDS["name"], "description": nullable({**STR, "maxLength": 2000}),
-                       "hosts": array(ID_OR_NAME), "credential": _HOST_FIELDS["credential"]}, additional=False),
+                       "hosts": array(ID_OR_NAME), "credential": _HOST_FIELDS["credential"],
+                       "jump": _HOST_FIELDS["jump"]}, additional=False),
     "Credential": obj({"id": INT, "name": STR, "username": nullable(STR),
                        "kind": {**STR, "enum": ["key", "password", "agent"]}, "key_path": nullable(STR),
                        "has_password": BOOL, "created_at": TIME, "hosts": array(STR), "groups": array(STR)},

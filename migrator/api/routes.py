@@ -46,7 +46,8 @@ def list_hosts():
 @bp.post("/hosts")
 @operation(role="admin", summary="Add a host", errors=(404,), tags=["hosts"], body="HostInput",
            description="The password (auth_method password) is stored encrypted and never returned. "
-                       "`groups` and `credential` attach the host to existing groups and a credential.",
+                       "`groups` and `credential` attach the host to existing groups and a credential; "
+                       "`jump` names another host to reach it through (ssh's ProxyJump).",
            responses={201: ("the host; Location names it", json_content(ref("Host")),
                             {"Location": {"schema": STR}})})
 def create_host():
@@ -68,8 +69,9 @@ def get_host(host_id: int):
 @bp.patch(f"/hosts/{HOST_ID}")
 @operation(role="admin", summary="Change some fields of a host", errors=(404,), tags=["hosts"], body="HostPatch",
            params=[path_id("host_id", "host")],
-           description="null clears username, key_path or password; a new auth_method drops what the old one "
-                       "used; a new address or port unpins the host key.",
+           description="null clears username, key_path, password or jump; a new auth_method drops what the old "
+                       "one used; a new address or port unpins the host key. A jump host through itself or "
+                       "round in a loop is refused.",
            responses={200: "Host"})
 def update_host(host_id: int):
     data = json_body()
@@ -110,7 +112,9 @@ TEXT = {"type": "string"}
                        "(name,address,port,username,key_path,groups,...), or an Ansible INI inventory "
                        "(text/plain). `format` overrides what the media type says. Ansible's ansible_host, "
                        "ansible_user, ansible_port, ansible_ssh_private_key_file and groups are read; groups "
-                       "that do not exist yet are created.",
+                       "that do not exist yet are created. A `jump` key or column (name or address of a host "
+                       "of the same import or of the inventory), or `-J NAME` / `-o ProxyJump=NAME` in "
+                       "ansible_ssh_common_args or ansible_ssh_extra_args, sets the jump host.",
            params=[query("format", "json, yaml, csv, ansible-ini or ansible-yaml (default: from the media type)",
                          {"type": "string", "enum": list(hosts.FORMATS)})],
            body={"application/json": {"schema": {"oneOf": [obj({"hosts": array({"type": "object"})}, ("hosts",)),
@@ -173,7 +177,8 @@ def get_group(group_id: int):
 
 
 @bp.patch(f"/groups/<{ID}:group_id>")
-@operation(role="admin", summary="Rename a group, set its hosts or credential", errors=(404,), tags=["groups"],
+@operation(role="admin", summary="Rename a group, set its hosts, credential or jump host", errors=(404,),
+           tags=["groups"],
            body="GroupPatch", params=[path_id("group_id", "group")], responses={200: "Group"})
 def update_group(group_id: int):
     data = json_body()
