@@ -373,7 +373,7 @@ def accept_new_host_key(session: Session, host: Host) -> str | None:
 ALIASES = {"user": "username", "ansible_user": "username", "host": "address", "hostname": "address",
            "ansible_host": "address", "ip": "address", "key": "key_path", "identity_file": "key_path",
            "ansible_ssh_private_key_file": "key_path", "ansible_port": "port", "group": "groups",
-           "jump_host": "jump", "proxy_jump": "jump", "proxyjump": "jump", "bastion": "jump"}
+           "jump_host": "jump", "proxy_jump": "jump", "proxyjump": "jump"}
 IGNORED = ("host_key", "sudo_user", "plain_user")
 FORMATS = ("json", "yaml", "csv", "ansible-ini", "ansible-yaml")
 # Ansible variables that mean one of our fields; every other variable is left alone.
