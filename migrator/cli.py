@@ -212,7 +212,9 @@ def hosts_import(obj: Context, file: str, fmt: str | None) -> None:
     """Add the hosts of an inventory file, all or none: JSON or YAML ({"hosts": [...]} or a list,
     as the test lab's inventory.json), CSV with a header (name,address,port,username,key_path,groups,...),
     or an Ansible inventory, INI or YAML (ansible_host, ansible_user, ansible_port,
-    ansible_ssh_private_key_file; its groups are created and the hosts put in them)."""
+    ansible_ssh_private_key_file; its groups are created and the hosts put in them). A jump host
+    comes from a `jump` column or key, or -J NAME / -o ProxyJump=NAME in ansible_ssh_common_args
+    or ansible_ssh_extra_args: a host of the same file or of the inventory."""
     if fmt:
         try:
             text = Path(file).read_text(encoding="utf-8")
