@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
@@ -163,22 +164,34 @@ class EstateFindings:
         return data
 
 
+# An estate names each address many times (listeners, connections, configs): parsing each
+# spelling once keeps the estate analysis linear in practice. Bounded, for a long-running service.
+_ADDRESS_CACHE = 1 << 17
+
+
+@lru_cache(maxsize=_ADDRESS_CACHE)
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=_ADDRESS_CACHE)
 def normalize_address(address: str) -> str:
     """One spelling per address: IPv4-mapped IPv6 becomes IPv4, zones are dropped."""
-    try:
-        ip = ipaddress.ip_address(address.split("%")[0])
-    except ValueError:
+    ip = _ip(address.split("%")[0])
+    if ip is None:
         return address
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         return str(ip.ipv4_mapped)
     return str(ip)
 
 
+@lru_cache(maxsize=_ADDRESS_CACHE)
 def _is_loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(normalize_address(address)).is_loopback
-    except ValueError:
-        return False
+    ip = _ip(normalize_address(address))
+    return False if ip is None else ip.is_loopback
 
 
 def _address_index(hosts: Sequence[tuple[str, HostFindings]]) -> dict[str, str]:
@@ -284,9 +297,7 @@ def _resolver(hosts: Sequence[tuple[str, HostFindings]]):
         address = address.strip().strip("[]")
         if _is_loopback(address) or address.lower() in ("localhost", "localhost.localdomain"):
             return here
-        try:
-            ipaddress.ip_address(address.split("%")[0])
-        except ValueError:
+        if _ip(address.split("%")[0]) is None:
             known = address.lower().rstrip(".")
             return names.get(known) or (names.get(known.split(".")[0]) if "." in known else None)
         return addresses.get(normalize_address(address)) or names.get(address)
