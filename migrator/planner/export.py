@@ -7,6 +7,11 @@ and a root kustomization.yaml that builds them all.
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+
 from migrator.planner.model import Plan
 from migrator.planner.objects import (default_deny, has_default_deny, has_namespace, namespace, to_objects,
                                       workload_objects)
@@ -18,8 +23,57 @@ NAMESPACE_FILE = "namespace.yaml"
 NOTES_FILE = "NOTES.md"
 
 
-def export_plan(plan: Plan) -> str:
-    return render_yaml(to_objects(plan))
+# Below this many workloads starting processes costs more than rendering in parallel saves.
+PARALLEL_MIN_WORKLOADS = 2000
+_CHUNKS_PER_WORKER = 4      # several slices per process even out slices that render slower
+_JOB: Plan | None = None    # the plan being rendered, for the forked processes (they inherit it)
+
+
+def export_plan(plan: Plan, workers: int | None = None) -> str:
+    """The plan's objects as one multi-document YAML (to_objects' order).
+
+    workers: processes rendering slices of the workloads at once; by default one per core (at
+    most 4) for a plan of PARALLEL_MIN_WORKLOADS workloads or more. The text is the same whatever
+    the number. The processes are forked, so this renders serially in a process that runs other
+    threads (a web server's: forking one is unsafe) or cannot start processes.
+    """
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if len(plan.workloads) >= PARALLEL_MIN_WORKLOADS else 1
+    workers = min(workers, len(plan.workloads))
+    if workers <= 1 or not _can_fork():
+        return render_yaml(to_objects(plan))
+    return _render_parallel(plan, workers)
+
+
+def _can_fork() -> bool:
+    return ("fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+            and not multiprocessing.current_process().daemon)
+
+
+def _render_parallel(plan: Plan, workers: int) -> str:
+    # to_objects' order: the plan's own objects first (rendered here), then each workload's objects,
+    # slices of consecutive workloads rendered by the processes and joined in order. Every document
+    # starts with '---' and ends with its line break, so joined texts are the text of all documents.
+    head = [namespace(plan)] if has_namespace(plan) else []
+    if has_default_deny(plan):
+        head.append(default_deny(plan))
+    count = len(plan.workloads)
+    chunks = min(count, workers * _CHUNKS_PER_WORKER)
+    bounds = [count * i // chunks for i in range(chunks + 1)]
+    global _JOB
+    _JOB = plan
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            texts = list(pool.map(_render_slice, bounds[:-1], bounds[1:]))
+    finally:
+        _JOB = None
+    return render_yaml(head) + "".join(texts)
+
+
+def _render_slice(start: int, stop: int) -> str:
+    plan = _JOB
+    assert plan is not None, "a rendering process forked without its plan"
+    return render_yaml([o for w in plan.workloads[start:stop] for o in workload_objects(w, plan)])
 
 
 def _kustomization(resources: list[str]) -> str:

@@ -1,0 +1,60 @@
+"""The parallel paths give exactly the serial text and problems (no timing here)."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from config_factories import configured_estate
+from estate_factories import lab_estate
+from planner_factories import gen_host, gen_java, gen_redis, gen_webapp
+
+from migrator.planner import export
+from migrator.planner.builder import build_plan
+from migrator.planner.export import export_plan
+from migrator.planner.objects import to_objects
+from migrator.planner.render import render_yaml
+
+CASES = {
+    "basic": lambda: [gen_host("db1", gen_redis()), gen_host("web1", gen_webapp(), gen_java())],
+    "lab": lab_estate,
+    "configs": configured_estate,
+    "many": lambda: [gen_host(f"h{i}", gen_redis(), gen_webapp()) for i in range(12)],
+}
+
+
+def _plans(case):
+    hosts = CASES[case]()
+    return [build_plan(hosts, namespace="shop"), build_plan(hosts), build_plan(hosts, network_policies=False)]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("workers", [2, 3])
+def test_parallel_export_is_the_serial_text(case, workers):
+    for plan in _plans(case):
+        serial = render_yaml(to_objects(plan))
+        assert export._can_fork(), "the test process runs other threads: the parallel path would not be taken"
+        assert export._render_parallel(plan, workers) == serial
+        assert export_plan(plan, workers=workers) == serial
+        assert export_plan(plan) == serial
+
+
+def test_parallel_export_of_one_workload_per_process():
+    plan = _plans("many")[0]
+    assert export._render_parallel(plan, len(plan.workloads)) == render_yaml(to_objects(plan))
+
+
+def test_other_threads_mean_serial(monkeypatch):
+    plan = _plans("many")[0]
+    calls = []
+    monkeypatch.setattr(export, "_render_parallel", lambda *a: calls.append(a) or "")
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert export_plan(plan, workers=2) == render_yaml(to_objects(plan))
+    finally:
+        stop.set()
+        thread.join()
+    assert calls == []
+    export_plan(plan, workers=2)
+    assert len(calls) == 1
