@@ -8,7 +8,7 @@ from config_factories import configured_estate
 from estate_factories import lab_estate
 from planner_factories import gen_host, gen_java, gen_redis, gen_webapp
 
-from migrator.planner import export
+from migrator.planner import export, validate
 from migrator.planner.builder import build_plan
 from migrator.planner.export import export_plan
 from migrator.planner.objects import to_objects
@@ -58,3 +58,39 @@ def test_other_threads_mean_serial(monkeypatch):
     assert calls == []
     export_plan(plan, workers=2)
     assert len(calls) == 1
+
+
+def _broken(text: str) -> list[str]:
+    """The text with problems of every kind the checks find."""
+    return [text.replace("clusterIP: None", "clusterIP: 10.0.0.1"),
+            text.replace("serviceName:", "serviceName: x\n    foo:"),
+            text.replace("app.kubernetes.io/instance: ", "app.kubernetes.io/instance: z", 3),
+            text + text,
+            text.replace("kind: Service", "kind: Servicex", 1),
+            text.replace("apiVersion: v1", "apiVersion: v9", 1),
+            text.replace("namespace: shop", "namespace: other", 5),
+            text.replace("\n---\n", "\n---\n---\n", 3),
+            text[:len(text) // 2] + "\n  : [\n" + text[len(text) // 2:],
+            "%YAML 1.1\n" + text]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_parallel_validation_finds_the_serial_problems(case):
+    texts = [export_plan(plan) for plan in _plans(case)]
+    for text in texts + _broken(texts[0]):
+        for version in (None, "9.0"):
+            serial = validate.validate_yaml(text, version, workers=1)
+            assert validate.validate_yaml(text, version, workers=2) == serial
+            assert validate.validate_yaml(text, version, workers=5) == serial
+    assert validate.validate_yaml(texts[0] + texts[0], workers=1), "duplicates are problems"
+
+
+def test_parallel_validation_checks_in_processes():
+    text = export_plan(_plans("many")[0])
+    starts = [m.start() for m in validate._DOCUMENT_START.finditer(text)]
+    assert validate._can_fork() and len(starts) > 2
+    # None would mean a slice did not parse and the serial reading answered instead
+    assert validate._check_parallel(text, starts, "1.30", 2) == [] == validate.validate_yaml(text, workers=1)
+    broken = _broken(text)[0]
+    found = validate._check_parallel(broken, [m.start() for m in validate._DOCUMENT_START.finditer(broken)], "1.30", 2)
+    assert found and found == validate.validate_yaml(broken, "1.30", workers=1)
