@@ -52,6 +52,16 @@ def is_kernel_thread(proc) -> bool:
     return proc.pid == 2 or proc.ppid == 2 or (not proc.cmdline and not proc.exe)
 
 
+def is_probe_leftover(proc) -> bool:
+    """busybox's `timeout`, as the probe runs it ("timeout -s KILL N CMD"), leaves a watcher process
+    for up to a second after each command: the probe's own, not the host's."""
+    return list(proc.cmdline[:3]) == ["timeout", "-s", "KILL"] and (proc.exe or "").endswith("/busybox")
+
+
+def _set_aside(proc) -> bool:
+    return is_kernel_thread(proc) or is_probe_leftover(proc)
+
+
 SUPERVISORS = ("runsvdir", "runsv", "supervisord", "s6-svscan", "s6-supervise", "tini", "dumb-init")
 
 
@@ -62,11 +72,11 @@ def group_processes(processes: Iterable) -> tuple[list[list], list]:
     """
     procs = {p.pid: p for p in processes}
     init_pids = {p.pid for p in procs.values()
-                 if not is_kernel_thread(p) and (p.ppid == 0 or set(program_names(p)) & set(SUPERVISORS))}
-    aside = [p for p in procs.values() if p.pid in init_pids or is_kernel_thread(p)]
+                 if not _set_aside(p) and (p.ppid == 0 or set(program_names(p)) & set(SUPERVISORS))}
+    aside = [p for p in procs.values() if p.pid in init_pids or _set_aside(p)]
     groups: dict[str, list] = {}
     for proc in sorted(procs.values(), key=lambda p: p.pid):
-        if proc.pid in init_pids or is_kernel_thread(proc):
+        if proc.pid in init_pids or _set_aside(proc):
             continue
         unit = unit_of(proc)
         if unit and unit not in ("init.scope",):

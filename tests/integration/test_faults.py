@@ -123,10 +123,6 @@ def test_busybox_and_missing_tools_give_partial_snapshots_that_say_what_is_missi
     assert "Not seen on this host:" in page and "ss: not installed; sockets read from /proc/net" in page
 
 
-@pytest.mark.xfail(reason="probe.sh: busybox's `timeout` leaves a watcher process per command (re-parented to "
-                          "PID 1, cmdline 'timeout -s KILL N CMD...') alive for up to a second; the processes "
-                          "section reads them and each becomes an 'unknown:busybox' application. Needs the "
-                          "probe to leave them out (see the report of issue 9)", strict=False)
 def test_busybox_probe_leaves_no_processes_of_its_own(faults, cli, app):
     _add(cli, faults, "bbox")
     assert cli("scan", "bbox").exit_code == 0

@@ -187,3 +187,15 @@ def test_config_data_dir_counts_after_flag_and_before_default():
     (loc,), _ = find_state("postgresql", [by_config], MOUNTS, conf)
     assert loc.path == "/srv/pg/main" and loc.evidence[0].rule == "postgresql:data"
     assert [l.path for l in find_state("postgresql", [by_config], MOUNTS)[0]] == ["/var/lib/postgresql"]
+
+
+def test_busybox_timeout_watchers_of_the_probe_are_set_aside():
+    """busybox's timeout leaves a watcher per probe command; a host's own `timeout` under GNU
+    coreutils, or another busybox applet, is still the host's."""
+    procs = [proc(1, 0, ["/sbin/init"], "/sbin/init"),
+             proc(40, 1, ["timeout", "-s", "KILL", "20", "cat", "/proc/mounts"], "/bin/busybox"),
+             proc(41, 1, ["timeout", "-s", "KILL", "300", "backup.sh"], "/usr/bin/timeout"),
+             proc(42, 1, ["httpd", "-f", "-p", "8088"], "/bin/busybox")]
+    groups, aside = group_processes(procs)
+    assert sorted(p.pid for p in aside) == [1, 40]
+    assert sorted(g[0].pid for g in groups) == [41, 42]
