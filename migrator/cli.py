@@ -525,11 +525,12 @@ def record(obj: Context, host_ref: str, directory: str) -> None:
     target.mkdir(parents=True, exist_ok=True)      # fails here, before the scan, when it cannot be made
     if not os.access(target, os.W_OK):
         raise InputError(f"{directory} is not writable", "directory")
-    with obj.db.session() as s:
+    with obj.db.session() as s:       # the scan reads the host's credential, groups and jump hosts
         (host,) = hosts.find_hosts(s, [host_ref])
-    sections = scans.record_host(dict(obj.app.config), host)
+        name = host.name
+        sections = scans.record_host(dict(obj.app.config), host)
     write_case(Path(directory), sections)
-    click.echo(f"recorded {len(sections)} sections of {host.name} in {directory}")
+    click.echo(f"recorded {len(sections)} sections of {name} in {directory}")
 
 
 @main.command("import")

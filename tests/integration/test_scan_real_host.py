@@ -141,3 +141,15 @@ def test_sudo_refused_is_a_clear_error(lab, cli):
     assert r.exit_code == 1
     assert "sudo refused to run the probe without a password" in r.output, r.output
     assert "Traceback" not in r.output
+
+
+def test_record_a_real_host_then_import_it_elsewhere(lab, cli, tmp_path):
+    host = lab.hosts[0]
+    _add(cli, host)
+    case = tmp_path / "case"
+    r = cli("record", host["name"], str(case))
+    assert r.exit_code == 0 and f"sections of {host['name']} in {case}" in r.output, r.output
+    assert (case / "processes.txt").stat().st_size > 0 and (case / "meta.json").is_file()
+    assert cli("hosts", "add", "replayed", "--address", "10.213.66.99").exit_code == 0
+    assert cli("import", "replayed", str(case)).exit_code == 0
+    assert_findings(json.loads(cli("apps", "--json", "--host", "replayed").output), "replayed")
