@@ -405,3 +405,52 @@ def test_map_waves_and_management_in_a_browser(estate_service, browser, artifact
 
     assert problems == [], "\n".join(problems)       # no CSP violation, no script error
     context.close()
+
+
+@pytest.fixture
+def live_lab(tmp_path):
+    """One real lab VM (sshd, redis, the web app) of this test's own (prefix mgwb, 10.213.84.0/24)."""
+    from tests.integration.conftest import require_lab
+    from tests.lab import SINGLE_VM, Lab
+
+    require_lab()
+    lab = Lab(workdir=tmp_path / "lab", prefix="mgwb", subnet="10.213.84.0/24")
+    try:
+        lab.up(SINGLE_VM)
+        yield lab
+    finally:
+        lab.down()
+
+
+def test_add_and_scan_a_live_lab_host_in_a_browser(live_lab, settings, cli, tmp_path, browser, artifacts):
+    """Log in, add a real lab VM through the form, scan it over SSH, read what it runs."""
+    vm = live_lab.hosts[0]
+    r = cli("users", "create", "admin", "--role", "admin", input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert r.exit_code == 0, r.output
+    with _serve(settings, tmp_path) as url:
+        page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+        page.set_default_timeout(30000)
+        page.goto(url + "/inventory")
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(url + "/inventory")
+        form = page.locator("form[action='/inventory/hosts']")
+        form.locator("input[name=name]").fill("live-1")
+        form.locator("input[name=address]").fill(vm["address"])
+        form.locator("input[name=username]").fill("root")
+        form.locator("input[name=key_path]").fill(vm["key_path"])
+        form.locator("button[type=submit]").click()
+        assert page.locator("text=Host live-1 added").is_visible()
+        page.locator("input[aria-label='scan live-1']").check()
+        page.locator("button[form=scan-form]").click()
+        page.wait_for_url("**/scans/*")
+        page.locator("tr", has_text="live-1").locator(".status-done").wait_for()
+        page.screenshot(path=str(artifacts / "21-live-scan.png"), full_page=True)
+        page.goto(url + "/?q=redis")
+        page.locator("table.apps a", has_text="redis").first.click()
+        page.wait_for_url("**/apps/*")
+        body = page.locator("main").inner_text()
+        assert "live-1" in body and "/var/lib/redis" in body and "6379" in body, body[:2000]
+        assert "kind: StatefulSet" in page.locator("pre.yaml").inner_text()
+        page.screenshot(path=str(artifacts / "22-live-app.png"), full_page=True)
