@@ -38,8 +38,19 @@ def _needs_quotes(value: str) -> bool:
     return not value.isprintable() and any(unicodedata.category(ch) in _UNSAFE_CATEGORIES for ch in value)
 
 
+def _style(value: str) -> str | None:
+    """None (plain where the emitter may), '|' for a multi-line text a reviewer should read as it
+    is (a config file; the emitter still double-quotes it when a literal block cannot hold it
+    exactly), '"' for anything else with invisible or control characters."""
+    if value.isprintable() or not _needs_quotes(value):
+        return None
+    if "\n" in value.strip("\n") and not value.endswith("\n\n") and not _needs_quotes(value.replace("\n", "")):
+        return "|"
+    return '"'
+
+
 class _Dumper(_BASE):
-    """Safe dumper that double-quotes strings holding line breaks or invisible characters."""
+    """Safe dumper: multi-line texts as literal blocks, strings with invisible characters double-quoted."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -60,16 +71,14 @@ class _Dumper(_BASE):
     def _node(self, data: Any):
         t = type(data)
         if t is str:
-            return ScalarNode(_STR, data, None, None, None if data.isprintable() or not _needs_quotes(data) else '"')
+            return ScalarNode(_STR, data, None, None, _style(data))
         if t is dict:
             node = self._node
             pairs = []
             for k, v in data.items():
-                key = (ScalarNode(_STR, k, None, None, None if k.isprintable() or not _needs_quotes(k) else '"')
-                       if type(k) is str else node(k))
+                key = ScalarNode(_STR, k, None, None, _style(k)) if type(k) is str else node(k)
                 if type(v) is str:
-                    pairs.append((key, ScalarNode(_STR, v, None, None,
-                                                  None if v.isprintable() or not _needs_quotes(v) else '"')))
+                    pairs.append((key, ScalarNode(_STR, v, None, None, _style(v))))
                 else:
                     pairs.append((key, node(v)))
             return MappingNode(_MAP, pairs, None, None, False)
@@ -99,8 +108,9 @@ class _Dumper(_BASE):
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    if _needs_quotes(value):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    style = _style(value)
+    if style:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
     return dumper.represent_str(value)
 
 

@@ -54,3 +54,19 @@ def test_hostile_plan_is_still_valid():
     text = "weird: {name}\n--- &a !!python/object #"
     app = gen_redis(verdict_reason=text, key=text, command=("/usr/bin/redis-server", text), name=text)
     assert validate_yaml(export_plan(build_plan([gen_host(text, app)]))) == []
+
+
+@pytest.mark.parametrize("text,style", [
+    ("bind 127.0.0.1\nport 6379\n", "|"),            # a config file reads as itself
+    ("one\ntwo", "|-"),
+    ("  indented\nnext\n", "|2"),
+    ("trailing space \nx\n", '"'),                   # a literal block cannot keep it: quoted
+    ("x\x1b[31m\ny\n", '"'),                         # control characters: quoted, escaped
+    ("a\r\nb\n", '"'),
+    ("ends\n\n", '"'),
+    ("x\n---\nkind: Secret\n...\n", "|"),             # document markers stay inside the block
+])
+def test_multi_line_texts_are_literal_blocks_when_exact(text, style):
+    out = render_yaml([{"kind": "ConfigMap", "data": {"f": text}}])
+    assert list(yaml.safe_load_all(out)) == [{"kind": "ConfigMap", "data": {"f": text}}]
+    assert out.split("f: ", 1)[1].startswith(style), out
