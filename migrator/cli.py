@@ -273,8 +273,7 @@ def hosts_remove(obj: Context, host_refs: tuple[str, ...], yes: bool) -> None:
         names = ", ".join(h.name for h in selected)
         if not yes and not click.confirm(f"remove {names} and every scan and finding of them?"):
             raise click.Abort()
-        for h in selected:
-            hosts.remove_host(s, h)
+        hosts.remove_hosts(s, selected)
     click.echo(f"removed {names}")
 
 

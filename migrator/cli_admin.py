@@ -32,7 +32,7 @@ def register(main: click.Group, context_type: type) -> None:
             click.echo("no audit events" + (" match" if actor or action else " yet"))
             return
         for r in rows:
-            detail = " ".join(f"{k}={v}" for k, v in r["detail"].items() if not isinstance(v, list))
+            detail = " ".join(f"{k}={_shown(v)}" for k, v in r["detail"].items())
             click.echo(f"{r['at'][:19]}  {r['actor']:<20}  {r['action']:<22}  {r['target']}  {detail}".rstrip())
 
     @main.group("credentials")
@@ -66,10 +66,22 @@ def register(main: click.Group, context_type: type) -> None:
                        f"{len(keys) - 1} key(s) from MIGRATOR_CREDENTIAL_KEY")
             return
         path = cipher.key_file()
-        old = cipher.keys(create=True)
+        old = cipher.keys()                   # no key file: an error, never a fresh useless key
         new = Fernet.generate_key().decode()
         write_key_file(path, [new, *old])     # both until the database says otherwise
-        with db.session() as s:
-            count = credentials.rotate_secrets(s, CredentialCipher(obj.app.config))
+        try:
+            with db.session() as s:
+                count = credentials.rotate_secrets(s, CredentialCipher(obj.app.config))
+        except BaseException:
+            write_key_file(path, old)         # the file as it was: nothing re-encrypted
+            raise
         write_key_file(path, [new])
         click.echo(f"{count} stored passwords re-encrypted with a new key; {path} holds only the new key")
+
+
+def _shown(value) -> str:
+    """A detail value on one line: lists as their first ten items, comma-separated."""
+    if not isinstance(value, list):
+        return str(value)
+    more = f",+{len(value) - 10} more" if len(value) > 10 else ""
+    return ",".join(map(str, value[:10])) + more

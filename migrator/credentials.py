@@ -68,8 +68,13 @@ class CredentialCipher:
             keys = parse_keys(self._settings.get("CREDENTIAL_KEY") or "")
             path = self.key_file()
             try:
-                if not keys and path.is_file():
+                if not keys and path.exists():
+                    if not path.is_file():
+                        raise InputError(f"credential key file {path} is not a file")
                     keys = parse_keys(path.read_text())
+                    if not keys:
+                        raise InputError(f"credential key file {path} holds no key (only blank or comment "
+                                         "lines): restore it from your backup")
                 if not keys:
                     if not create:
                         raise InputError("no credential key: set MIGRATOR_CREDENTIAL_KEY or restore the key file "

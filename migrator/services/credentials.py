@@ -162,9 +162,12 @@ def rotate_secrets(session: Session, cipher: CredentialCipher) -> int:
     """Encrypt every stored password again with the cipher's first key; returns how many. All
     rows change in the caller's transaction, so a failure leaves every one as it was."""
     count = 0
-    for model in (Host, Credential):
+    for model, kind in ((Host, "host"), (Credential, "credential")):
         for row in session.scalars(select(model).where(model.password_encrypted.is_not(None))):
-            row.password_encrypted = cipher.rotate(row.password_encrypted)
+            try:
+                row.password_encrypted = cipher.rotate(row.password_encrypted)
+            except InputError as exc:
+                raise InputError(f"{kind} {printable(row.name, 80)!r}: {exc}; nothing was re-encrypted") from None
             count += 1
     audit.record(session, "credential.rotate_key", "credential key", passwords=count)
     session.flush()

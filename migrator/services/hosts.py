@@ -352,11 +352,40 @@ def host_dict(host: Host) -> dict[str, Any]:
             "jump": _link(host.jump_host), "effective_jump": _link(effective_jump(host))}
 
 
-def remove_host(session: Session, host: Host) -> None:
-    """Forget a host with its scans, snapshots and findings (the database cascades)."""
-    audit.record(session, "host.delete", host.name, host_id=host.id)
-    session.delete(host)
+def jump_users(session: Session, host: Host) -> tuple[list[Host], list[HostGroup]]:
+    """The hosts and groups that name `host` as their jump host."""
+    users = session.scalars(select(Host).where(Host.jump_host_id == host.id).order_by(Host.name)).all()
+    groups = session.scalars(select(HostGroup).where(HostGroup.jump_host_id == host.id)
+                             .order_by(HostGroup.name)).all()
+    return list(users), list(groups)
+
+
+def remove_hosts(session: Session, hosts: list[Host]) -> None:
+    """Forget hosts with their scans, snapshots and findings (the database cascades). A host still
+    named as the jump host of a host or group that stays is refused: removing it would quietly make
+    them connect directly (or through another group's jump host), past the bastion."""
+    going = {h.id for h in hosts}
+    for host in hosts:
+        users, groups = jump_users(session, host)
+        users = [u for u in users if u.id not in going]
+        if users or groups:
+            named = []
+            if users:
+                named.append("hosts " + ", ".join(u.name for u in users[:10]) + (" ..." if len(users) > 10 else ""))
+            if groups:
+                named.append("groups " + ", ".join(g.name for g in groups[:10]) + (" ..." if len(groups) > 10 else ""))
+            raise InputError(f"host {host.name!r} is the jump host of {' and '.join(named)}: give them another "
+                             "jump host or clear theirs first (`migrator hosts jump NAME --clear`, or "
+                             "`--group NAME --clear`)", "jump")
+    for host in hosts:
+        audit.record(session, "host.delete", host.name, host_id=host.id)
+        session.delete(host)
     session.flush()
+
+
+def remove_host(session: Session, host: Host) -> None:
+    """Forget one host; see `remove_hosts`."""
+    remove_hosts(session, [host])
 
 
 def accept_new_host_key(session: Session, host: Host) -> str | None:

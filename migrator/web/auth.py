@@ -104,7 +104,9 @@ def login():
             audit.act_as(audit.Actor(f"user:{user.username}", request.remote_addr or ""))
             audit.record(s, "user.login", user.username)
         else:
-            audit.record(s, "user.login_failed", printable(username, 64))
+            # a name that is no user's may be a password typed in the wrong box: never stored
+            known = users.find_user(s, username) is not None
+            audit.record(s, "user.login_failed", printable(username, 64) if known else "(unknown user)")
     if user is None:
         limiter.failed(key)
         return render_template("login.html", next=next_url, username=username,

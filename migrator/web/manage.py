@@ -106,6 +106,11 @@ def confirm_remove_host(host_id: int):
         consequences = [f"its {scan_count} scan result(s), their snapshots and the {app_count} application(s) "
                         "found go with it;",
                         "its groups stay (without it); stored plans keep what they already say."]
+        users, user_groups = hosts.jump_users(s, host)
+        if users or user_groups:
+            consequences.append("it cannot go yet: it is the jump host of "
+                                + ", ".join([h.name for h in users] + [f"group {g.name}" for g in user_groups])
+                                + "; give them another jump host first.")
         return render_template("confirm.html", title=f"Remove host {host.name}?", subject=host.name,
                                message="The host is removed from the inventory:", consequences=consequences,
                                action=url_for("web.remove_host", host_id=host.id), button="Remove the host",
@@ -118,7 +123,11 @@ def remove_host(host_id: int):
     with db().session() as s:
         host = _get(s, Host, host_id)
         name = host.name
-        hosts.remove_host(s, host)
+        try:
+            hosts.remove_host(s, host)
+        except InputError as exc:
+            flash(f"Host {name} was not removed: {exc}", "error")
+            return redirect(url_for("web.inventory"))
     flash(f"Host {name} removed, with its scans and findings.", "ok")
     return redirect(url_for("web.inventory"))
 

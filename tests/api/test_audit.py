@@ -77,10 +77,13 @@ def test_web_logins_and_scans_are_logged(app):
     make_user(app, "alice", "admin")
     ui = app.test_client(token=None)
     assert login(ui, "alice", "wrong password").status_code == 401
+    assert login(ui, "S3cret-typed-as-name").status_code == 401
     assert login(ui, "alice").status_code == 302
     events = _events(app)
     assert [(e.actor, e.action, e.target) for e in events if e.action.startswith("user.login")] == [
-        ("anonymous", "user.login_failed", "alice"), ("user:alice", "user.login", "alice")]
+        ("anonymous", "user.login_failed", "alice"), ("anonymous", "user.login_failed", "(unknown user)"),
+        ("user:alice", "user.login", "alice")]
+    assert not any("S3cret" in repr((e.target, e.detail)) for e in events)
     token = make_token(app, "planner", "ci")
     host_id = import_recorded(app)
     r = app.test_client(token=token).post("/api/v1/scans", json={"hosts": [host_id]})
@@ -100,3 +103,7 @@ def test_cli_actions_are_logged_and_listed(cli, monkeypatch):
     text = cli("audit", "--action", "host.").output
     assert "cli:ops-person" in text and "host.create" in text and "token.create" not in text
     assert "no audit events match" in cli("audit", "--actor", "user:nobody").output
+    assert cli("hosts", "add", "bastion-1", "--address", "10.213.66.11").exit_code == 0
+    assert cli("hosts", "jump", "app-1", "--via", "bastion-1").exit_code == 0
+    lines = cli("audit", "--action", "host.update").output.splitlines()
+    assert len(lines) == 1 and lines[0].split()[2:] == ["host.update", "app-1", "host_id=1", "fields=jump"], lines

@@ -89,10 +89,49 @@ def test_a_password_no_key_reads_stops_the_rotation_with_nothing_changed(cli, se
     with get_db(app).session() as s:
         s.query(Host).filter_by(name="h2").one().password_encrypted = stranger
     get_db(app).engine.dispose()
-    r = cli("credentials", "rotate-key")
-    assert r.exit_code == 1 and "cannot be decrypted with any of the credential keys" in r.output, r.output
+    key_file = Path(settings["INSTANCE_PATH"]) / "credential.key"
+    key_before = key_file.read_text()
+    for _ in range(2):                    # each failed attempt leaves the key file as it was
+        r = cli("credentials", "rotate-key")
+        assert r.exit_code == 1, r.output
+        assert "host 'h2': a stored password cannot be decrypted with any of the credential keys" in r.output
+        assert "nothing was re-encrypted" in r.output
+        assert key_file.read_text() == key_before
     after = _stored(settings)
     assert after["h1"] == before["h1"] and after["h2"] == stranger       # rolled back: nothing half-done
+    assert _decrypt_all(key_before.strip(), {"h1": after["h1"]}) == {"h1": "pw-one"}
+
+
+def test_no_key_file_is_an_error_and_makes_no_key(cli, settings):
+    _populate(settings)
     key_file = Path(settings["INSTANCE_PATH"]) / "credential.key"
-    keys = key_file.read_text().split()
-    assert len(keys) == 2 and _decrypt_all(keys[1], {"h1": after["h1"]}) == {"h1": "pw-one"}
+    key_file.unlink()
+    r = cli("credentials", "rotate-key")
+    assert r.exit_code == 1 and "no credential key: set MIGRATOR_CREDENTIAL_KEY or restore the key file" in r.output
+    assert not key_file.exists()
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "# the old key was here\n"])
+def test_a_key_file_without_keys_is_named_not_replaced(cli, settings, content):
+    _populate(settings)
+    key_file = Path(settings["INSTANCE_PATH"]) / "credential.key"
+    key_file.write_text(content)
+    r = cli("credentials", "rotate-key")
+    assert r.exit_code == 1 and f"credential key file {key_file} holds no key" in r.output, r.output
+    assert key_file.read_text() == content
+    # adding a host with a password does not quietly start a new key either
+    r = cli("hosts", "list")
+    assert r.exit_code == 0
+    app = create_app(settings)
+    with pytest.raises(Exception, match="holds no key"):
+        CredentialCipher(app.config).encrypt("x")
+    get_db(app).engine.dispose()
+
+
+def test_a_key_file_that_is_a_directory_is_named(cli, settings):
+    _populate(settings)
+    key_file = Path(settings["INSTANCE_PATH"]) / "credential.key"
+    key_file.unlink()
+    key_file.mkdir()
+    r = cli("credentials", "rotate-key")
+    assert r.exit_code == 1 and f"credential key file {key_file} is not a file" in r.output, r.output

@@ -119,18 +119,30 @@ def test_group_jump_host_and_effective_jump(db, cipher):
             groups.create_group(s, {"name": "x", "jump": {"id": 1}})
 
 
-def test_deleting_the_jump_host_clears_it(db, cipher):
+def test_a_jump_host_in_use_cannot_be_removed(db, cipher):
+    """Removing a bastion would quietly make the hosts behind it connect directly: refused, naming them."""
     with db.session() as s:
         _add(s, cipher, "bastion-1")
         db1 = _add(s, cipher, "db-1", jump="bastion-1")
+        _add(s, cipher, "db-2", jump="bastion-1")
         groups.create_group(s, {"name": "private", "jump": "bastion-1"})
         db1_id = db1.id
     with db.session() as s:
-        hosts.remove_host(s, hosts.find_hosts(s, ["bastion-1"])[0])
+        with pytest.raises(InputError, match="'bastion-1' is the jump host of hosts db-1, db-2 and groups private"):
+            hosts.remove_host(s, hosts.find_hosts(s, ["bastion-1"])[0])
     with db.session() as s:
-        from migrator.models import Host, HostGroup
-        assert s.get(Host, db1_id).jump_host is None
-        assert s.query(HostGroup).one().jump_host is None
+        from migrator.models import AuditEvent, Host, HostGroup
+        assert s.get(Host, db1_id).jump_host.name == "bastion-1"          # nothing changed
+        assert s.query(AuditEvent).filter_by(action="host.delete").count() == 0
+        # removed together with the hosts behind it, only the group still names it
+        with pytest.raises(InputError, match="jump host of groups private"):
+            hosts.remove_hosts(s, hosts.find_hosts(s, ["bastion-1", "db-1", "db-2"]))
+    with db.session() as s:
+        groups.update_group(s, groups.find_groups(s, ["private"])[0], {"jump": None})
+        hosts.remove_hosts(s, hosts.find_hosts(s, ["db-2", "bastion-1", "db-1"]))
+    with db.session() as s:
+        assert s.query(Host).count() == 0 and s.query(HostGroup).one().jump_host is None
+        assert s.query(AuditEvent).filter_by(action="host.delete").count() == 3
 
 
 @pytest.mark.parametrize("args,expected", [

@@ -94,6 +94,22 @@ def test_remove_host_asks_first_and_says_what_goes(app, admin_ui):
         assert s.scalar(select(func.count()).select_from(ScanHost)) == 0
 
 
+def test_a_jump_host_in_use_is_not_removed(app, admin_ui):
+    from migrator.credentials import CredentialCipher
+    from migrator.services import hosts
+    with get_db(app).session() as s:
+        bastion = hosts.add_host(s, CredentialCipher(app.config), {"name": "bastion-1", "address": "10.213.80.5"})
+        hosts.add_host(s, CredentialCipher(app.config), {"name": "db-1", "address": "10.213.80.6", "jump": "bastion-1"})
+        bastion_id = bastion.id
+    page = admin_ui.get(f"/inventory/hosts/{bastion_id}/remove").get_data(as_text=True)
+    assert "it cannot go yet: it is the jump host of db-1" in page
+    assert admin_ui.post(f"/inventory/hosts/{bastion_id}/remove").status_code == 302
+    inventory = admin_ui.get("/inventory").get_data(as_text=True)
+    assert "Host bastion-1 was not removed: host &#39;bastion-1&#39; is the jump host of hosts db-1" in inventory
+    with get_db(app).session() as s:
+        assert s.get(Host, bastion_id) is not None
+
+
 # --- groups --------------------------------------------------------------------------------------
 
 def test_groups_create_rename_describe_members_credential_delete(app, admin_ui):
