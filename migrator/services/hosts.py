@@ -634,31 +634,38 @@ def ansible_yaml(data: Any, source: str = "the inventory") -> list[dict[str, Any
 
 def proxy_jump(args: str) -> str | None:
     """The jump host named in ssh options (-J NAME, -JNAME, -o ProxyJump=NAME, -oProxyJump NAME);
-    None when there is none (or `none`). ValueError for a chain of several (b1,b2)."""
+    None when there is none (or `none`). ValueError for what ssh would refuse or we cannot follow:
+    an option without its value, two different jump hosts, a chain (b1,b2), a ProxyCommand."""
     try:
         words = shlex.split(args)
     except ValueError as exc:
         raise ValueError(f"cannot read the ssh options {printable(args, 80)!r}: {exc}") from None
-    found: str | None = None
+    found: list[str] = []
     for i, word in enumerate(words):
-        value = None
-        if word == "-J" and i + 1 < len(words):
-            value = words[i + 1]
-        elif word.startswith("-J") and len(word) > 2:
-            value = word[2:]
-        else:
-            option = words[i + 1] if word == "-o" and i + 1 < len(words) else word[2:] if word.startswith("-o") else ""
-            key, _, rest = option.replace("=", " ", 1).partition(" ")
-            if key.lower() == "proxyjump":
-                value = rest.strip()
-        if value:
-            found = value
-    if found is None or found.lower() == "none":
+        if word == "-J" or (word.startswith("-J") and len(word) > 2):
+            value = word[2:] or (words[i + 1] if i + 1 < len(words) else "")
+            if not value or value.startswith("-"):
+                raise ValueError("ssh option -J has no jump host after it")
+            found.append(value)
+            continue
+        option = words[i + 1] if word == "-o" and i + 1 < len(words) else word[2:] if word.startswith("-o") else ""
+        key, _, rest = option.replace("=", " ", 1).partition(" ")
+        if key.lower() == "proxyjump":
+            if not rest.strip():
+                raise ValueError("ssh option ProxyJump has no jump host after it")
+            found.append(rest.strip())
+        elif key.lower() == "proxycommand":
+            raise ValueError("ssh option ProxyCommand cannot be followed: import the bastion as a host and "
+                             "name it as the jump host instead")
+    if len(set(found)) > 1:
+        raise ValueError(f"ssh options name several jump hosts ({', '.join(printable(f, 60) for f in found)}): "
+                         "keep one")
+    if not found or found[0].lower() == "none":
         return None
-    if "," in found:
-        raise ValueError(f"ProxyJump {printable(found, 80)!r} is a chain of jump hosts: import each bastion as a "
+    if "," in found[0]:
+        raise ValueError(f"ProxyJump {printable(found[0], 80)!r} is a chain of jump hosts: import each bastion as a "
                          "host and give each its own jump instead")
-    return found
+    return found[0]
 
 
 _SPEC = re.compile(r"^(?:(?P<user>[^@\s]+)@)?(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:@\s]+))(?::(?P<port>\d{1,5}))?$")
@@ -673,7 +680,10 @@ def _jump_ref(value: Any) -> tuple[str, int | None]:
     m = _SPEC.match(value.strip())
     if not m:
         raise ValueError(f"jump {printable(value, 80)!r} is neither a host name nor [user@]host[:port]")
-    return (m.group("v6") or m.group("host")), int(m.group("port")) if m.group("port") else None
+    port = int(m.group("port")) if m.group("port") else None
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError(f"jump {printable(value, 80)!r}: port {port} is not between 1 and 65535")
+    return (m.group("v6") or m.group("host")), port
 
 
 def _find_jump_for_import(session: Session, spec: str, ref: str, port: int | None,
@@ -776,6 +786,12 @@ def import_hosts(session: Session, cipher: CredentialCipher, records: list[Mappi
             continue
         if resolved[name] == name:
             errors[labels[name]] = f"jump: host {name!r} cannot be its own jump host"
+        user = spec.partition("@")[0] if "@" in spec else None
+        found = new[resolved[name]] if isinstance(resolved[name], str) else None
+        jump_user = found.get("username") if found else getattr(resolved[name], "username", None)
+        if user and jump_user and user != jump_user:
+            errors[labels[name]] = (f"jump {printable(spec, 80)!r} logs in as {printable(user, 40)!r}, but the jump "
+                                    f"host it matches logs in as {printable(jump_user, 40)!r}: make them agree")
     if errors:
         raise InputError("; ".join(f"{k}: {v}" for k, v in errors.items()), "file", errors)
     groups = ensure_groups(session, [g for _, names in valid for g in names])

@@ -165,6 +165,24 @@ def test_proxy_jump_chains_are_refused_with_a_hint():
         proxy_jump("-J b1,b2")
 
 
+@pytest.mark.parametrize("args,message", [
+    ("-J", "-J has no jump host after it"),
+    ("-J -o StrictHostKeyChecking=no", "-J has no jump host after it"),
+    ("-o ProxyJump=", "ProxyJump has no jump host after it"),
+    ("-o 'ProxyJump '", "ProxyJump has no jump host after it"),
+    ("-o ProxyCommand='ssh -W %h:%p bastion'", "ProxyCommand cannot be followed: import the bastion as a host"),
+    ("-J b1 -J b2", r"several jump hosts \(b1, b2\): keep one"),
+    ("-o ProxyJump=b1 -J b2", r"several jump hosts \(b1, b2\)"),
+])
+def test_proxy_jump_options_ssh_would_refuse_are_named(args, message):
+    with pytest.raises(ValueError, match=message):
+        proxy_jump(args)
+
+
+def test_the_same_jump_host_twice_is_one():
+    assert proxy_jump("-J b1 -o ProxyJump=b1") == "b1"
+
+
 ANSIBLE_INI = """\
 [private]
 db-1 ansible_host=10.213.81.7
@@ -233,6 +251,13 @@ def test_import_jump_errors_are_clear_and_nothing_is_added(db, cipher):
         ([{"name": "a", "address": "10.213.81.1", "ansible_ssh_common_args": "-J b1,b2"}], "chain of jump hosts"),
         ([{"name": "a", "address": "10.213.81.1"}, {"name": "b", "address": "10.213.81.1"},
           {"name": "c", "address": "10.213.81.3", "jump": "10.213.81.1"}], "matches several hosts (a, b)"),
+        ([{"name": "a", "address": "10.213.81.1", "jump": "b:99999"}, {"name": "b", "address": "10.213.81.2"}],
+         "jump 'b:99999': port 99999 is not between 1 and 65535"),
+        ([{"name": "a", "address": "10.213.81.1", "ansible_ssh_common_args": "-J deploy@10.213.81.2"},
+          {"name": "b", "address": "10.213.81.2", "username": "ops"}],
+         "jump 'deploy@10.213.81.2' logs in as 'deploy', but the jump host it matches logs in as 'ops'"),
+        ([{"name": "a", "address": "10.213.81.1", "ansible_ssh_common_args": "-o ProxyCommand='nc b 22'"}],
+         "ProxyCommand cannot be followed"),
     ]
     for records, words in bad:
         with db.session() as s:
