@@ -32,7 +32,9 @@ def _load_user():
                 session.clear()
     if g.user is None and request.endpoint not in OPEN_ENDPOINTS:
         if request.method == "GET" and not request.path.endswith(".json"):
-            return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+            back = request.full_path.rstrip("?")
+            # a very long address is not carried through the login (it would not fit in the redirect)
+            return redirect(url_for("web.login", next=back) if len(back) <= MAX_NEXT else url_for("web.login"))
         abort(401)
     return None
 
@@ -65,9 +67,12 @@ def _template_helpers():
     return {"can": can, "current_user": g.get("user")}
 
 
+MAX_NEXT = 2000   # characters of the page to go back to after login
+
+
 def _safe_next(target: str | None) -> str:
     """Only a path on this site (never //other.example or a scheme) is followed after login."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if not target or len(target) > MAX_NEXT or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return url_for("web.index")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:

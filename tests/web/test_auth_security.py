@@ -17,6 +17,14 @@ def test_every_page_needs_login(app, path):
     assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=")
 
 
+def test_a_very_long_address_goes_to_login_without_it(app):
+    client = app.test_client(token=None)
+    r = client.get("/inventory?q=" + "a" * 5000)
+    assert r.status_code == 302 and r.headers["Location"] == "/login"
+    r = client.get("/login?next=/inventory?q=" + "a" * 5000)
+    assert r.status_code == 200 and "a" * 3000 not in r.get_data(as_text=True)
+
+
 def test_an_api_token_does_not_open_the_pages(client):
     r = client.get("/inventory")             # the test client sends an admin bearer token
     assert r.status_code == 302
