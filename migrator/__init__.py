@@ -11,8 +11,9 @@ from migrator.db import Database
 from migrator.jobs import make_runner
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the Flask app from defaults, MIGRATOR_* variables and `config`. No IO here."""
+def create_app(config: Mapping[str, Any] | None = None, *, views: bool = True) -> Flask:
+    """Build the Flask app from defaults, MIGRATOR_* variables and `config`. No IO here. Without
+    `views` (the CLI's commands but `serve`), no API or web module is imported: a command starts faster."""
     settings = load_settings(config)
     app = Flask(__name__, template_folder="../templates", instance_path=settings["INSTANCE_PATH"])
     app.config.update(settings)
@@ -20,7 +21,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     app.extensions["migrator.db"] = Database(settings["DATABASE_URL"])
     app.extensions["migrator.jobs"] = make_runner(settings)
+    if views:
+        register_views(app)
+    return app
 
+
+def register_views(app: Flask) -> None:
+    """The REST API and the web UI, on an app from create_app(views=False)."""
     from migrator.api import bp as api_bp
     from migrator.api.common import IdConverter
 
@@ -38,7 +45,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
     init_web(app)
-    return app
 
 
 def get_db(app: Flask) -> Database:

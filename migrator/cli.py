@@ -15,15 +15,14 @@ from migrator import create_app, get_db, migrate
 from migrator.collect.replay import read_case, write_case
 from migrator.credentials import CredentialCipher
 from migrator.errors import InputError, MigratorError
-from migrator import scoring
 from migrator.cli_admin import register as register_admin_commands
-from migrator.services import estate, findings, hosts, plans, scans, tokens, users
+from migrator.services import findings, hosts, scans, tokens, users
 from migrator.text import printable
 
 
 class Context:
     def __init__(self, database: str | None):
-        self.app = create_app({"DATABASE_URL": database} if database else None)
+        self.app = create_app({"DATABASE_URL": database} if database else None, views=False)
         self._upgraded = False
 
     @property
@@ -109,8 +108,11 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     """Upgrade the database, then serve the web UI and the API."""
     from waitress import create_server
 
+    from migrator import register_views
+
     obj: Context = ctx.obj
     db = obj.db
+    register_views(obj.app)
     try:
         server = create_server(obj.app, host=host, port=port, threads=threads)
     except OSError as exc:
@@ -463,6 +465,8 @@ def apps(obj: Context, host, verdict, software, as_json) -> None:
 @click.pass_obj
 def estate_cmd(obj: Context, host_refs: tuple[str, ...], as_json: bool) -> None:
     """The estate as a whole: peers, routes, clusters, node daemons, scheduled jobs, start waves."""
+    from migrator.services import estate
+
     with obj.db.session() as s:
         result = estate.estate_findings(s, hosts.find_hosts(s, list(host_refs)))
     if as_json:
@@ -499,6 +503,9 @@ def estate_cmd(obj: Context, host_refs: tuple[str, ...], as_json: bool) -> None:
 @click.pass_obj
 def score(obj: Context, truth_file: str, as_json: bool, brief: bool) -> None:
     """Compare the findings of the hosts named in TRUTH_FILE with it: precision and recall per kind."""
+    from migrator import scoring
+    from migrator.services import estate
+
     truth = scoring.load_truth(Path(truth_file))
     names = [h["name"] for h in truth.get("hosts", [])] or sorted({a["host"] for a in truth["applications"]})
     with obj.db.session() as s:
@@ -594,6 +601,8 @@ def plan_group() -> None:
 @click.pass_obj
 def plan_export(obj: Context, output, kustomize_dir, host_refs, namespace, overrides_file, no_network_policies) -> None:
     """Build a plan from the latest findings, validate it and write it as multi-document YAML."""
+    from migrator.services import plans
+
     overrides = _read_overrides(overrides_file) if overrides_file else None
     if output and not Path(output).resolve().parent.is_dir():
         raise InputError(f"cannot write {output}: the directory {Path(output).resolve().parent} does not exist",

@@ -34,8 +34,6 @@ probe_main() {
     fi
     printf '\n%s end %s\n' "$M" "$_n"
   }
-  # lim SECONDS CMD...: CMD with a time limit (when the host has `timeout`).
-  lim() { if [ -n "$T" ]; then $T "$@"; else shift; "$@"; fi; }
   # csect NAME CAP_BYTES CMD...: an output cap, no time limit (CMD reads /proc: it cannot hang).
   csect() {
     _n=$1; _c=$2; shift 2
@@ -57,8 +55,9 @@ probe_main() {
     else ls -l /etc/localtime; fi
   }
   probe_info() {
-    printf 'version=2\nuid=%s\nuser=%s\ntime=%s\n' "$(id -u)" "$(lim 5 id -un)" "$(date +%s)"
-    printf 'clk_tck=%s\npagesize=%s\n' "$(getconf CLK_TCK 2>/dev/null || echo 100)" "$(getconf PAGESIZE 2>/dev/null || echo 4096)"
+    # (the user's name is the passwd section's entry for uid: no NSS lookup, no process, here)
+    printf 'version=2\nuid=%s\ntime=%s\n' "$(id -u)" "$(date +%s)"
+    printf 'clk_tck=%s\n' "$(getconf CLK_TCK 2>/dev/null || echo 100)"
     printf 'uname=%s\ntools=%s\n' "$(uname -srm)" "$tools"
   }
   cpuinfo() { grep -c "^processor" /proc/cpuinfo; grep -m1 "^model name" /proc/cpuinfo; :; }
@@ -118,7 +117,10 @@ done; :'
   # configs_code: the config files of the running applications: every path ending in a
   # config extension named on a command line (a whole argument, or the value of --flag=PATH
   # or key=PATH; a relative one is resolved against the process's cwd), then the well-known
-  # config files given as arguments (globs). Each is marked by its path. Regular readable
+  # config files given as arguments (globs), each group after a "=NAME,NAME" argument and read
+  # only when a running process's name (/proc/PID/comm) starts with one of those NAMEs: the
+  # configs of software that is installed but not running cost time and bytes for nothing.
+  # Each is marked by its path. Regular readable
   # files only, never under /proc, /sys or /dev (also after resolving symlinks), never key
   # material, each path once, at most 300 files of at most 64 KiB each.
   configs_code='M=$1; shift
@@ -129,8 +131,12 @@ cands() {
   # NUL ends an argument. Only arguments ending in a config extension go on to the loop, and
   # only a relative one costs a readlink (of its process cwd).
   grep -aH "" /proc/[0-9]*/cmdline 2>/dev/null | tr "\000" "\n" |
-  grep -aE "^/proc/[0-9]+/cmdline:|\.(conf|cnf|cfg|ini|yml|yaml|toml|properties|json|hcl)\$" | while IFS= read -r a; do
+  grep -aE "^/proc/[0-9]+/cmdline:|^$M\$|\.(conf|cnf|cfg|ini|yml|yaml|toml|properties|json|hcl)\$" | while IFS= read -r a; do
     case $a in /proc/[0-9]*/cmdline:*) p=${a%%/cmdline:*}; p=${p#/proc/}; a=${a#*/cmdline:};; esac
+    # this script, its subshells and the timeout running it carry the nonce, then the
+    # well-known paths as arguments: those are not named by an application
+    [ "$a" != "$M" ] || mine=$p
+    [ "$p" != "$mine" ] || continue
     case $a in -*=*|[A-Za-z_]*=*) a=${a#*=};; esac
     case $a in *.conf|*.cnf|*.cfg|*.ini|*.yml|*.yaml|*.toml|*.properties|*.json|*.hcl) ;; *) continue;; esac
     case $a in
@@ -141,7 +147,18 @@ cands() {
   done
   # EnvironmentFile= of the units on disk (/etc and /run): the variables a service starts with
   sed -n "s/^[[:space:]]*EnvironmentFile=-\{0,1\}//p" /etc/systemd/system/*.service /run/systemd/system/*.service 2>/dev/null
-  for f in "$@"; do printf "%s\n" "$f"; done
+  comms="$NL$(cat /proc/[0-9]*/comm 2>/dev/null)$NL"
+  on=""
+  for f in "$@"; do
+    case $f in
+      =*) on=""; w=${f#=}
+          while [ -n "$w" ]; do
+            case $comms in *"$NL${w%%,*}"*) on=1; break;; esac
+            case $w in *,*) w=${w#*,};; *) w="";; esac
+          done;;
+      *) [ -z "$on" ] || printf "%s\n" "$f";;
+    esac
+  done
 }
 n=0
 seen="$NL"
@@ -197,26 +214,31 @@ done; :'
   fi
   sect unit_files 4194304 15 sh -c "$units_code" units "$M" /etc/systemd/system/*.service /etc/systemd/system/*.timer /run/systemd/system/*.service /run/systemd/system/*.timer
   sect configs 4194304 30 sh -c "$configs_code" configs "$M" \
-    /etc/redis/*.conf /etc/redis.conf /etc/keydb/*.conf \
-    /etc/postgresql/*/*/postgresql.conf /etc/postgresql/*/*/conf.d/*.conf /etc/postgresql/postgresql.conf \
-    /var/lib/pgsql/data/postgresql.conf /var/lib/pgsql/*/data/postgresql.conf /etc/pgbouncer/pgbouncer.ini \
-    /etc/mysql/my.cnf /etc/mysql/*.cnf /etc/mysql/*/*.cnf /etc/my.cnf /etc/my.cnf.d/*.cnf \
-    /etc/mongod.conf /etc/mongodb.conf \
-    /etc/nginx/nginx.conf /etc/nginx/conf.d/*.conf /etc/nginx/http.d/*.conf /etc/nginx/sites-enabled/* \
-    /etc/apache2/apache2.conf /etc/apache2/ports.conf /etc/apache2/sites-enabled/* \
-    /etc/httpd/conf/httpd.conf /etc/httpd/conf.d/*.conf /etc/haproxy/haproxy.cfg \
-    /etc/default/etcd /etc/etcd/* /etc/sysconfig/etcd \
-    /etc/memcached.conf /etc/sysconfig/memcached \
-    /etc/zookeeper/conf/zoo.cfg /etc/zookeeper/zoo.cfg /opt/zookeeper*/conf/zoo.cfg \
+    =redis-server,keydb-server /etc/redis/*.conf /etc/redis.conf /etc/keydb/*.conf \
+    =postgres,postmaster /etc/postgresql/*/*/postgresql.conf /etc/postgresql/*/*/conf.d/*.conf \
+    /etc/postgresql/postgresql.conf /var/lib/pgsql/data/postgresql.conf /var/lib/pgsql/*/data/postgresql.conf \
+    =pgbouncer /etc/pgbouncer/pgbouncer.ini \
+    =mysqld,mariadbd /etc/mysql/my.cnf /etc/mysql/*.cnf /etc/mysql/*/*.cnf /etc/my.cnf /etc/my.cnf.d/*.cnf \
+    =mongod /etc/mongod.conf /etc/mongodb.conf \
+    =nginx /etc/nginx/nginx.conf /etc/nginx/conf.d/*.conf /etc/nginx/http.d/*.conf /etc/nginx/sites-enabled/* \
+    =apache2,httpd /etc/apache2/apache2.conf /etc/apache2/ports.conf /etc/apache2/sites-enabled/* \
+    /etc/httpd/conf/httpd.conf /etc/httpd/conf.d/*.conf \
+    =haproxy /etc/haproxy/haproxy.cfg \
+    =etcd /etc/default/etcd /etc/etcd/* /etc/sysconfig/etcd \
+    =memcached /etc/memcached.conf /etc/sysconfig/memcached \
+    =java /etc/zookeeper/conf/zoo.cfg /etc/zookeeper/zoo.cfg /opt/zookeeper*/conf/zoo.cfg \
     /etc/kafka/server.properties /etc/kafka/zookeeper.properties /opt/kafka*/config/server.properties \
-    /etc/rabbitmq/rabbitmq.conf /etc/rabbitmq/rabbitmq-env.conf /etc/rabbitmq/advanced.config \
-    /etc/prometheus/prometheus.yml /etc/default/prometheus /etc/default/prometheus-node-exporter \
-    /etc/grafana/grafana.ini /etc/elasticsearch/elasticsearch.yml /etc/opensearch/opensearch.yml \
-    /etc/cassandra/cassandra.yaml /etc/cassandra/conf/cassandra.yaml \
-    /etc/consul.d/*.hcl /etc/consul.d/*.json /etc/vault.d/*.hcl /etc/default/minio \
-    /etc/tomcat*/server.xml /etc/php/*/fpm/php-fpm.conf /etc/php/*/fpm/pool.d/*.conf /etc/php-fpm.d/*.conf \
-    /etc/fluent-bit/fluent-bit.conf /etc/td-agent-bit/td-agent-bit.conf /etc/td-agent/td-agent.conf \
-    /etc/fluent/fluentd.conf /etc/filebeat/filebeat.yml /etc/traefik/traefik.yml /etc/traefik/traefik.toml
+    /etc/elasticsearch/elasticsearch.yml /etc/opensearch/opensearch.yml \
+    /etc/cassandra/cassandra.yaml /etc/cassandra/conf/cassandra.yaml /etc/tomcat*/server.xml \
+    =beam,erl,rabbitmq /etc/rabbitmq/rabbitmq.conf /etc/rabbitmq/rabbitmq-env.conf /etc/rabbitmq/advanced.config \
+    =prometheus /etc/prometheus/prometheus.yml /etc/default/prometheus /etc/default/prometheus-node-exporter \
+    =node_exporter /etc/default/prometheus-node-exporter \
+    =grafana /etc/grafana/grafana.ini \
+    =consul /etc/consul.d/*.hcl /etc/consul.d/*.json =vault /etc/vault.d/*.hcl =minio /etc/default/minio \
+    =php-fpm /etc/php/*/fpm/php-fpm.conf /etc/php/*/fpm/pool.d/*.conf /etc/php-fpm.d/*.conf \
+    =fluent-bit,td-agent-bit /etc/fluent-bit/fluent-bit.conf /etc/td-agent-bit/td-agent-bit.conf \
+    =ruby,fluentd,td-agent /etc/td-agent/td-agent.conf /etc/fluent/fluentd.conf \
+    =filebeat /etc/filebeat/filebeat.yml =traefik /etc/traefik/traefik.yml /etc/traefik/traefik.toml
   sect crontabs 1048576 10 sh -c "$files_code" files "$M" /etc/crontab /etc/cron.d/* /var/spool/cron/crontabs/* /var/spool/cron/*
   if command -v dpkg-query >/dev/null 2>&1; then
     sect packages_dpkg 8388608 30 dpkg-query -W -f='${Package}\t${Version}\t${db:Status-Abbrev}\n'

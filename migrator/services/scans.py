@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import select
-from sqlalchemy.orm import object_session
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload, object_session, selectinload
 
 from analyzers.base import Section
 from analyzers.findings import HostFindings
@@ -32,7 +32,7 @@ from migrator.collect.ssh import SSHSession, SSHTarget
 from migrator.credentials import CredentialCipher
 from migrator.db import Database
 from migrator.errors import CollectionError, ConnectError, InputError, MigratorError, ProbeError
-from migrator.models import Host, Scan, ScanHost, Snapshot, utcnow
+from migrator.models import Host, HostGroup, Scan, ScanHost, Snapshot, utcnow
 from migrator.text import printable
 from migrator.services import audit
 
@@ -58,7 +58,6 @@ def _target(host: Host, cipher: CredentialCipher) -> SSHTarget:
     With a jump host (the host's own, else its first group's), the target carries the chain of
     jump hosts, each with its own login and pinned key; a jump host's key seen for the first time
     is pinned on the jump host's own row once a login through it worked."""
-    from sqlalchemy import update
     from sqlalchemy.orm import Session
 
     from migrator.services.credentials import effective_credential
@@ -105,10 +104,14 @@ class ScanCancelled(CollectionError):
     kind = "cancelled"
 
 
-def cancel_requested(db: Database, scan_host_id: int) -> bool:
+def enter_stage(db: Database, scan_host_id: int, label: str) -> None:
+    """Record that a host's scan reached stage `label`, in one transaction with the check that
+    its scan was not cancelled (ScanCancelled when it was: the host stops there)."""
     with db.session() as s:
-        row = s.get(ScanHost, scan_host_id)
-        return row is not None and row.scan.cancel_requested_at is not None
+        if s.scalar(select(Scan.cancel_requested_at).join(ScanHost, ScanHost.scan_id == Scan.id)
+                    .where(ScanHost.id == scan_host_id)) is not None:
+            raise ScanCancelled("scan cancelled")
+        s.execute(update(ScanHost).where(ScanHost.id == scan_host_id).values(stage=label))
 
 
 def cancel_scan(session, scan: Scan) -> Scan:
@@ -190,6 +193,7 @@ class Collected:
     host_key: str | None
     newly_pinned: bool
     secrets: tuple[SecretRef, ...] = ()   # where secrets were found and redacted (no values)
+    findings: HostFindings | None = None  # the analysis of `sections`, when collecting made it
     execs: int = 0                  # commands run over the one connection (the goal: 2)
     bytes_out: int = 0              # bytes sent (the probe script and the paths to measure)
 
@@ -214,11 +218,12 @@ def collect(settings: Mapping[str, Any], target: SSHTarget, become: str,
         stage("measuring", f"{len(paths)} state path(s), {len(certificates)} certificate file(s)")
         measured = measure_paths(session, paths, probe.nonce, certificates=certificates, become=become,
                                  timeout=settings["SSH_COMMAND_TIMEOUT"])
-        sections = {**sections, **measured_sections(measured, probe.nonce)} if measured else sections
+        if measured:        # sizes and certificates change the findings: analyzed again later
+            sections, first = {**sections, **measured_sections(measured, probe.nonce)}, None
     finally:
         session.close()
     return Collected(probe, sections, measured, session.bytes_in, session.host_key, session.newly_pinned,
-                     tuple(secret_refs), session.exec_count, session.bytes_out)
+                     tuple(secret_refs), findings=first, execs=session.exec_count, bytes_out=session.bytes_out)
 
 
 def is_transient(exc: CollectionError) -> bool:
@@ -262,8 +267,10 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
               progress: Progress | None = None) -> bool:
     """Scan one host; record the outcome on its ScanHost row. True when it succeeded."""
     notify = progress or (lambda *a: None)
-    with db.session() as s:
-        row = s.get(ScanHost, scan_host_id)
+    with db.session() as s:             # the host and what its login needs, in one query
+        row = s.get(ScanHost, scan_host_id, options=[
+            joinedload(ScanHost.host).options(joinedload(Host.credential), joinedload(Host.jump_host),
+                                              selectinload(Host.groups).joinedload(HostGroup.credential))])
         host = row.host
         name = host.name
         try:
@@ -278,9 +285,7 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
     started = time.monotonic()
 
     def stage(label: str, detail: str) -> None:
-        if cancel_requested(db, scan_host_id):
-            raise ScanCancelled("scan cancelled")
-        _set(db, scan_host_id, stage=label)
+        enter_stage(db, scan_host_id, label)
         notify(name, label, detail)
 
     try:
@@ -292,7 +297,9 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
              finished_at=utcnow())
         notify(name, status, message)
         return False
-    if cancel_requested(db, scan_host_id):
+    try:
+        stage("analyzing", "")
+    except ScanCancelled:
         _set(db, scan_host_id, status="cancelled", stage=None, error="scan cancelled", error_kind="cancelled",
              finished_at=utcnow())
         notify(name, "cancelled", "scan cancelled")
@@ -301,12 +308,11 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
         with db.session() as s:
             h = s.get(Host, row.host_id)
             h.host_key, h.host_key_pinned_at = got.host_key, utcnow()
-    _set(db, scan_host_id, stage="analyzing")
-    notify(name, "analyzing", "")
     with db.session() as s:
         row = s.get(ScanHost, scan_host_id)
         findings = store_snapshot(s, row, got.probe.nonce, got.probe.output, got.sections, got.measured,
-                                  duration_s=round(time.monotonic() - started, 3), bytes_in=got.bytes_in)
+                                  duration_s=round(time.monotonic() - started, 3), bytes_in=got.bytes_in,
+                                  findings=got.findings)
         row.status, row.stage, row.finished_at = "done", None, utcnow()
     stateful = sum(1 for a in findings.applications if a.stateful)
     unseen = f"; not seen: {'; '.join(findings.missing)}" if findings.missing else ""
@@ -315,10 +321,13 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
 
 
 def store_snapshot(session, row: ScanHost, nonce: str, raw: bytes, sections: Mapping[str, Section],
-                   measured: bytes, *, duration_s: float | None = None, bytes_in: int | None = None) -> HostFindings:
-    """Keep the raw output of one host's probe, analyze it, and store the findings."""
-    findings = analyze_host(sections)
-    snapshot = Snapshot(host_id=row.host_id, nonce=nonce, scan_host=row, probe_output=zlib.compress(raw, 6),
+                   measured: bytes, *, duration_s: float | None = None, bytes_in: int | None = None,
+                   findings: HostFindings | None = None) -> HostFindings:
+    """Keep the raw output of one host's probe, analyze it (unless `findings` already is the
+    analysis of `sections`), and store the findings."""
+    findings = findings if findings is not None else analyze_host(sections)
+    snapshot = Snapshot(host_id=row.host_id, nonce=nonce, scan_host=row, applications=[],  # new: nothing to load
+                        probe_output=zlib.compress(raw, 6),
                         measure_output=zlib.compress(measured, 6) if measured else None,
                         sections={n: {"rc": sec.rc, "truncated": sec.truncated, "bytes": len(sec.text)}
                                   for n, sec in sections.items()},

@@ -3,6 +3,7 @@ salted hashes (werkzeug's scrypt), disabled rather than deleted. The roles are t
 (viewer < planner < admin)."""
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -18,8 +19,12 @@ from migrator.services import audit
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
-# Checked against when the user does not exist, so both answers take as long.
-_DUMMY_HASH = generate_password_hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the user does not exist, so both answers take as long."""
+    return generate_password_hash("not a password of anyone")
 
 
 def check_username(value: Any) -> str:
@@ -96,7 +101,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
             or len(username) > 64:
         return None
     user = find_user(session, username)
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if user is None or not ok or user.disabled:
         return None
     user.last_login_at = utcnow()

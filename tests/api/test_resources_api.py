@@ -252,7 +252,10 @@ def test_a_running_host_stops_at_its_next_stage(app):
         s.get(ScanHost, row_id).status = "running"
         scans.cancel_scan(s, s.get(Scan, scan_id))
         assert s.get(Scan, scan_id).status == "queued"       # a host is running: not yet over
-    assert scans.cancel_requested(get_db(app), row_id)
+    with pytest.raises(scans.ScanCancelled):
+        scans.enter_stage(get_db(app), row_id, "probing")
+    with get_db(app).session() as s:
+        assert s.get(ScanHost, row_id).stage is None
 
 
 # --- findings ------------------------------------------------------------------------------------

@@ -72,3 +72,17 @@ def test_one_step_downgrade_and_back(cli, settings):
     migrate.upgrade(url)
     assert _fingerprint(url, columns) == before
     assert cli("apps", "--json").exit_code == 0     # and the service still reads it
+
+
+def test_the_head_read_from_the_files_is_alembics(tmp_path):
+    """`upgrade` skips Alembic when the database is at the head it reads from migrations/versions."""
+    from alembic.script import ScriptDirectory
+
+    from migrator import migrate
+    assert migrate.head_revision() == ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
+    url = f"sqlite:///{tmp_path}/m.db"
+    assert migrate.current_revision(url) is None
+    migrate.upgrade(url, "0004")
+    assert migrate.current_revision(url) == "0004"
+    migrate.upgrade(url)
+    assert migrate.current_revision(url) == migrate.head_revision()

@@ -81,3 +81,39 @@ def test_vendor_unit_and_dropins_of_a_running_service(tmp_path, shell):
     assert unit.path.endswith("/systemd/system/mig-fakesvc.service")
     assert unit.user == "nobody" and unit.exec_start == ("/bin/sleep 30",)
     assert unit.dropins and unit.dropins[0].endswith("mig-fakesvc.service.d/10-user.conf")
+
+
+@pytest.mark.skipif(not _unshare_ok(), reason="needs root and unshare (private mount and PID namespaces)")
+@pytest.mark.parametrize("shell", SHELLS)
+def test_well_known_configs_only_of_running_software(tmp_path, shell):
+    """In a PID namespace where only a program called nginx runs: nginx's well-known config and the
+    file its command line names are read; redis's, installed but not running, is not (the probe's
+    own arguments, which list it, do not count as a command line naming it)."""
+    for d in ("/etc/nginx", "/etc/redis"):
+        if not Path(d).is_dir():
+            pytest.skip(f"{d} does not exist here to mount over (tests/lab/install-deps.sh installs nginx)")
+    nginx_dir, redis_dir, bin_dir = tmp_path / "nginx", tmp_path / "redis", tmp_path / "bin"
+    for d in (nginx_dir, redis_dir, bin_dir):
+        d.mkdir()
+    (nginx_dir / "nginx.conf").write_text("worker_processes 1;\n")
+    (redis_dir / "redis.conf").write_text("port 6379\n")
+    (tmp_path / "custom.conf").write_text("listen 8080;\n")
+    program = bin_dir / "nginx"               # its process is called nginx (/proc/PID/comm)
+    program.write_text("#!/bin/sh\nexec 0</dev/null; sleep 30\n")
+    program.chmod(0o755)
+    script = tmp_path / "run.sh"
+    script.write_text(
+        f"mount --bind {nginx_dir} /etc/nginx && mount --bind {redis_dir} /etc/redis || exit 3\n"
+        f"{program} -c {tmp_path}/custom.conf & p=$!\n"
+        "sleep 0.2\n"
+        f'{" ".join(shell)} -s -- C0nfigsTest < {PROBE}\n'
+        "kill $p\n")
+    out = subprocess.run(["unshare", "-m", "-p", "-f", "--mount-proc", "sh", str(script)], capture_output=True,
+                         timeout=300)
+    if out.returncode == 3:
+        pytest.skip("bind mounts are not allowed here")
+    text = split_sections(out.stdout, "C0nfigsTest")["configs"].text.replace("@@C0nfigsTest@@ file ", MARK + "file ")
+    paths = {f.path: f.text for f in configs.parse(text)}
+    assert paths[f"{tmp_path}/custom.conf"] == "listen 8080;\n"
+    assert paths["/etc/nginx/nginx.conf"] == "worker_processes 1;\n"
+    assert "/etc/redis/redis.conf" not in paths
