@@ -88,8 +88,6 @@ def parse_sections(sections: Mapping[str, Section]) -> HostFacts:
             facts.notes.append(f"{name}: not collected; findings that need it are incomplete")
     if "systemctl_units" not in sections:
         facts.notes.append("systemctl: not available or systemd not running; unit files read from disk")
-    if "ss" not in sections:
-        facts.notes.append("ss: not installed; sockets read from /proc/net")
     if not any(n in sections for n in ("packages_dpkg", "packages_rpm", "packages_apk")):
         facts.notes.append("packages: no dpkg, rpm or apk; versions come from binaries only")
     return facts

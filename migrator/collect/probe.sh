@@ -200,17 +200,13 @@ done; :'
     rsect proc_net_tcp6 cat /proc/net/tcp6
     rsect proc_net_udp cat /proc/net/udp
     rsect proc_net_udp6 cat /proc/net/udp6
-    if command -v ss >/dev/null 2>&1; then rsect ss ss -tunap; fi
     if command -v ip >/dev/null 2>&1; then rsect ip_addr ip -o addr show; fi
     rsect proc_net_if_inet6 cat /proc/net/if_inet6
     rsect proc_net_fib_trie cat /proc/net/fib_trie
     rsect mounts cat /proc/mounts
   } | head -c 35651584
-  sect df 1048576 15 df -kP
-  if command -v lsblk >/dev/null 2>&1; then sect lsblk 1048576 10 lsblk -P -b -o NAME,KNAME,MAJ:MIN,RM,SIZE,RO,TYPE,MOUNTPOINT,FSTYPE; fi
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     sect systemctl_units 1048576 15 systemctl list-units --type=service --type=timer --all --no-legend --no-pager --plain
-    sect systemctl_unit_files 1048576 15 systemctl list-unit-files --type=service --no-pager
   fi
   sect unit_files 4194304 15 sh -c "$units_code" units "$M" /etc/systemd/system/*.service /etc/systemd/system/*.timer /run/systemd/system/*.service /run/systemd/system/*.timer
   sect configs 4194304 30 sh -c "$configs_code" configs "$M" \

@@ -6,8 +6,9 @@ middle of the probe's output, or take longer than the scan allows.
                  is empty; root's and the lab users' login shell is /bin/sh (busybox ash). No ss,
                  systemctl, dpkg-query, getent, python. It serves a page with busybox httpd on 8088.
     tools        an overlay over /usr/bin: options `hide` (tools that are not there, e.g.
-                 ["ss", "systemctl"]) and `slow` ({"df": 600}: that tool hangs so many seconds before
-                 answering, like df on a dead NFS mount). The rest of the system is untouched.
+                 ["dpkg-query", "systemctl"]) and `slow` ({"dpkg-query": 600}: that tool hangs so many
+                 seconds before answering, like a tool reading a dead NFS mount). The rest of the system
+                 is untouched.
     sshfault     every SSH command goes through a wrapper (sshd ForceCommand). Option `mode`:
                    "drop"   the command's first `bytes` (default 20000) bytes of output reach the
                             client, then the VM's sshd session is killed: the TCP connection drops
