@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any, Mapping
-
-from flask import Flask
+from typing import TYPE_CHECKING, Any, Mapping
 
 from migrator.config import load_settings
 from migrator.db import Database
 from migrator.jobs import make_runner
 
+if TYPE_CHECKING:      # Flask is imported when an app is built: the CLI's commands start without it
+    from flask import Flask
 
-def create_app(config: Mapping[str, Any] | None = None, *, views: bool = True) -> Flask:
-    """Build the Flask app from defaults, MIGRATOR_* variables and `config`. No IO here. Without
-    `views` (the CLI's commands but `serve`), no API or web module is imported: a command starts faster."""
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app from defaults, MIGRATOR_* variables and `config`. No IO here."""
+    from flask import Flask
+
     settings = load_settings(config)
     app = Flask(__name__, template_folder="../templates", instance_path=settings["INSTANCE_PATH"])
     app.config.update(settings)
@@ -21,13 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, views: bool = True) -
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     app.extensions["migrator.db"] = Database(settings["DATABASE_URL"])
     app.extensions["migrator.jobs"] = make_runner(settings)
-    if views:
-        register_views(app)
-    return app
 
-
-def register_views(app: Flask) -> None:
-    """The REST API and the web UI, on an app from create_app(views=False)."""
     from migrator.api import bp as api_bp
     from migrator.api.common import IdConverter
 
@@ -45,6 +41,7 @@ def register_views(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
     init_web(app)
+    return app
 
 
 def get_db(app: Flask) -> Database:

@@ -11,7 +11,9 @@ import yaml
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from migrator import create_app, get_db, migrate
+from migrator import migrate
+from migrator.config import load_settings
+from migrator.db import Database
 from migrator.collect.replay import read_case, write_case
 from migrator.credentials import CredentialCipher
 from migrator.errors import InputError, MigratorError
@@ -21,16 +23,20 @@ from migrator.text import printable
 
 
 class Context:
+    """What a command works with: the settings and the database (upgraded on first use). No Flask
+    app: only `serve` builds one, so the other commands start without the web's imports."""
+
     def __init__(self, database: str | None):
-        self.app = create_app({"DATABASE_URL": database} if database else None, views=False)
-        self._upgraded = False
+        self.overrides = {"DATABASE_URL": database} if database else {}
+        self.config = load_settings(self.overrides)
+        self._db: Database | None = None
 
     @property
-    def db(self):
-        if not self._upgraded:
-            migrate.upgrade(self.app.config["DATABASE_URL"])
-            self._upgraded = True
-        return get_db(self.app)
+    def db(self) -> Database:
+        if self._db is None:
+            migrate.upgrade(self.config["DATABASE_URL"])
+            self._db = Database(self.config["DATABASE_URL"])
+        return self._db
 
 
 class Group(click.Group):
@@ -54,7 +60,7 @@ class Group(click.Group):
 def _safe_url(ctx: click.Context) -> str:
     """The database URL being used, with any password hidden."""
     obj = ctx.obj
-    return _hide_password(obj.app.config["DATABASE_URL"] if isinstance(obj, Context)
+    return _hide_password(obj.config["DATABASE_URL"] if isinstance(obj, Context)
                           else ctx.params.get("database") or "")
 
 
@@ -108,13 +114,13 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     """Upgrade the database, then serve the web UI and the API."""
     from waitress import create_server
 
-    from migrator import register_views
+    from migrator import create_app
 
     obj: Context = ctx.obj
     db = obj.db
-    register_views(obj.app)
+    app = create_app(obj.overrides)
     try:
-        server = create_server(obj.app, host=host, port=port, threads=threads)
+        server = create_server(app, host=host, port=port, threads=threads)
     except OSError as exc:
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", "port") from None
     interrupted = scans.mark_interrupted(db)
@@ -133,7 +139,7 @@ def worker(obj: Context, concurrency: int) -> None:
     from migrator.tasks import celery_app
 
     obj.db     # the database is upgraded before the first scan arrives
-    broker = obj.app.config["CELERY_BROKER_URL"]
+    broker = obj.config["CELERY_BROKER_URL"]
     click.echo(f"migrator worker: scans from {_hide_password(broker)}, database {_safe_url(click.get_current_context())}")
     celery_app(broker).worker_main(["worker", "--loglevel=WARNING", f"--concurrency={concurrency}",
                                     "--queues=migrator-scans", "--without-gossip", "--without-mingle"])
@@ -166,7 +172,7 @@ def hosts_add(obj: Context, name, address, port, username, key_path, agent, ask_
     if ask_password:
         data["password"] = click.prompt(f"password for {username or 'root'}@{data['address']}", hide_input=True)
     with obj.db.session() as s:
-        host = hosts.add_host(s, CredentialCipher(obj.app.config), data)
+        host = hosts.add_host(s, CredentialCipher(obj.config), data)
         via = f" through jump host {host.jump_host.name}" if host.jump_host else ""
         click.echo(f"added host {host.id}: {host.name} ({host.address}:{host.port}){via}")
 
@@ -196,7 +202,7 @@ def hosts_jump(obj: Context, host_refs: tuple[str, ...], jump: str | None, group
     with obj.db.session() as s:
         targets = hosts.find_hosts(s, refs) if refs else []
         chosen_groups = groups_service.find_groups(s, list(group_refs)) if group_refs else []
-        cipher = CredentialCipher(obj.app.config)
+        cipher = CredentialCipher(obj.config)
         for host in targets:
             hosts.update_host(s, cipher, host, {"jump": None if clear else jump})
         for group in chosen_groups:
@@ -226,7 +232,7 @@ def hosts_import(obj: Context, file: str, fmt: str | None) -> None:
     else:
         records = hosts.read_inventory_file(Path(file))
     with obj.db.session() as s:
-        added = hosts.import_hosts(s, CredentialCipher(obj.app.config), records)
+        added = hosts.import_hosts(s, CredentialCipher(obj.config), records)
         click.echo(f"added {len(added)} host(s): {', '.join(h.name for h in added)}")
 
 
@@ -420,7 +426,7 @@ def scan(obj: Context, host_refs: tuple[str, ...]) -> None:
         color = {"done": "green", "failed": "red"}.get(stage)
         _secho(f"  {host:<24} {stage:<10} {detail}", fg=color)
 
-    status = scans.run_scan(db, dict(obj.app.config), scan_id, progress)
+    status = scans.run_scan(db, dict(obj.config), scan_id, progress)
     click.echo(f"scan {scan_id} {status}")
     if status != "done":
         sys.exit(1 if status == "failed" else 2)
@@ -534,7 +540,7 @@ def record(obj: Context, host_ref: str, directory: str) -> None:
     with obj.db.session() as s:       # the scan reads the host's credential, groups and jump hosts
         (host,) = hosts.find_hosts(s, [host_ref])
         name = host.name
-        sections = scans.record_host(dict(obj.app.config), host)
+        sections = scans.record_host(dict(obj.config), host)
     write_case(Path(directory), sections)
     click.echo(f"recorded {len(sections)} sections of {name} in {directory}")
 
@@ -611,7 +617,7 @@ def plan_export(obj: Context, output, kustomize_dir, host_refs, namespace, overr
         selected = hosts.find_hosts(s, list(host_refs))
         plan = plans.create_plan(s, selected, namespace=namespace, overrides=overrides,
                                  network_policies=not no_network_policies,
-                                 kubernetes_version=obj.app.config.get("KUBERNETES_VERSION"))
+                                 kubernetes_version=obj.config.get("KUBERNETES_VERSION"))
         text, problems, plan_id = plan.yaml, plan.problems, plan.id
         files, warnings = plans.plan_files(plan), plan.summary.get("warnings", [])
         tree = plans.kustomize_files(s, selected, namespace=namespace, overrides=overrides,

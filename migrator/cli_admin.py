@@ -53,7 +53,7 @@ def register(main: click.Group, context_type: type) -> None:
         one transaction, and then the old key removed from the file. With MIGRATOR_CREDENTIAL_KEY:
         put a new key first (`migrator credentials new-key`, comma, the old key), run this, then
         remove the old key from the setting."""
-        cipher = CredentialCipher(obj.app.config)
+        cipher = CredentialCipher(obj.config)
         db = obj.db
         if cipher.from_environment:
             keys = cipher.keys()
@@ -71,7 +71,7 @@ def register(main: click.Group, context_type: type) -> None:
         write_key_file(path, [new, *old])     # both until the database says otherwise
         try:
             with db.session() as s:
-                count = credentials.rotate_secrets(s, CredentialCipher(obj.app.config))
+                count = credentials.rotate_secrets(s, CredentialCipher(obj.config))
         except BaseException:
             write_key_file(path, old)         # the file as it was: nothing re-encrypted
             raise
