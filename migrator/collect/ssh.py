@@ -13,9 +13,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import os
 import select
 import contextlib
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +120,21 @@ def _resolve(target: SSHTarget, ssh_config_path: str | None) -> tuple[str, int, 
         user = user or cfg.get("user")
         identities = [str(Path(p).expanduser()) for p in cfg.get("identityfile", [])]
     return host, port or 22, user or "root", identities
+
+
+_KNOWN_HOSTS: dict[str, tuple[tuple[int, int], paramiko.HostKeys]] = {}
+_KNOWN_HOSTS_LOCK = threading.Lock()
+
+
+def _known_hosts(path: str) -> paramiko.HostKeys:
+    """A known_hosts file, parsed once per version of it (its mtime and size), not once per host."""
+    st = os.stat(path)
+    version = (st.st_mtime_ns, st.st_size)
+    with _KNOWN_HOSTS_LOCK:
+        cached = _KNOWN_HOSTS.get(path)
+        if cached is None or cached[0] != version:
+            cached = _KNOWN_HOSTS[path] = (version, paramiko.HostKeys(path))
+        return cached[1]
 
 
 class SSHSession:
@@ -247,7 +264,7 @@ class SSHSession:
         if not expected and self.known_hosts_path and Path(self.known_hosts_path).is_file():
             lookup = host if port == 22 else f"[{host}]:{port}"
             try:
-                known = paramiko.HostKeys(self.known_hosts_path).lookup(lookup)
+                known = _known_hosts(self.known_hosts_path).lookup(lookup)
             except (OSError, paramiko.SSHException) as exc:
                 raise HostKeyError(f"cannot read known_hosts {self.known_hosts_path}: {exc}") from exc
             if known:

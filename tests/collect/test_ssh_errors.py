@@ -96,3 +96,21 @@ def test_passphrase_protected_key_is_named(tmp_path):
 def test_fingerprint_matches_openssh_format():
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
     assert fingerprint(key).startswith("SHA256:") and "=" not in fingerprint(key)
+
+
+def test_known_hosts_is_parsed_once_per_version_of_the_file(tmp_path):
+    import os
+
+    import paramiko
+
+    from migrator.collect.ssh import _known_hosts
+    path = tmp_path / "known_hosts"
+    key_a = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C7okWi0dh2l9GKJl"
+    key_b = "AAAAC3NzaC1lZDI1NTE5AAAAIA6pyT/t5WVeYD6VvWeKhjEM/G8mb12Y7HHhIpl9Hqzz"
+    path.write_text(f"10.213.66.10 ssh-ed25519 {key_a}\n")
+    parsed = _known_hosts(str(path))
+    assert _known_hosts(str(path)) is parsed                 # the same file: not parsed again
+    assert parsed.lookup("10.213.66.10")["ssh-ed25519"].get_base64() == key_a
+    path.write_text(f"10.213.66.10 ssh-ed25519 {key_b}\n")   # changed (size or mtime): read again
+    os.utime(path, ns=(1, 1))
+    assert _known_hosts(str(path)).lookup("10.213.66.10")["ssh-ed25519"].get_base64() == key_b
