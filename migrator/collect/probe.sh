@@ -48,7 +48,9 @@ probe_main() {
     "$@" 2>/dev/null
     printf '\n%s rc %s %s\n\n%s end %s\n' "$M" "$_n" "$?" "$M" "$_n"
   }
-  os_release() { cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release; }
+  # rd FILE: a small text file through the shell's own `read` (no process: about 1 ms less each)
+  rd() { while IFS= read -r _l || [ -n "$_l" ]; do printf '%s\n' "$_l"; done < "$1"; }
+  os_release() { if [ -r /etc/os-release ]; then rd /etc/os-release; else rd /usr/lib/os-release; fi; }
   timezone() {
     if [ -r /etc/timezone ]; then
       IFS= read -r _z </etc/timezone || [ -n "$_z" ]; printf '%s\n' "$_z"
@@ -185,12 +187,12 @@ done; :'
 
   rsect probe_info probe_info
   rsect os_release os_release
-  rsect hostname cat /proc/sys/kernel/hostname
+  rsect hostname rd /proc/sys/kernel/hostname
   rsect timezone timezone
   rsect cpuinfo cpuinfo
-  rsect meminfo cat /proc/meminfo
+  rsect meminfo rd /proc/meminfo
   if command -v getent >/dev/null 2>&1; then sect passwd 1048576 5 getent passwd; else csect passwd 1048576 cat /etc/passwd; fi
-  rsect uptime cat /proc/uptime
+  rsect uptime rd /proc/uptime
   sect processes 16777216 60 sh -c "$procs_code" procs "$M"
   # The socket tables, addresses, routes and mounts come from /proc and netlink, which do not
   # hang: one output cap for the group (the sum of the caps each had) instead of two processes
