@@ -58,7 +58,9 @@ probe_main() {
   }
   probe_info() {
     # (the user's name is the passwd section's entry for uid: no NSS lookup, no process, here)
-    printf 'version=2\nuid=%s\ntime=%s\n' "$(id -u)" "$(date +%s)"
+    _u=""    # the effective uid, from the shell's own status (no id process)
+    while read -r _k _r _e _x; do [ "$_k" = "Uid:" ] && _u=$_e && break; done </proc/self/status
+    printf 'version=2\nuid=%s\ntime=%s\n' "${_u:-$(id -u)}" "$(date +%s)"
     printf 'clk_tck=%s\n' "$(getconf CLK_TCK 2>/dev/null || echo 100)"
     printf 'uname=%s\ntools=%s\n' "$(uname -srm)" "$tools"
   }
@@ -210,7 +212,8 @@ done; :'
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     sect systemctl_units 1048576 15 systemctl list-units --type=service --type=timer --all --no-legend --no-pager --plain
   fi
-  sect unit_files 4194304 15 sh -c "$units_code" units "$M" /etc/systemd/system/*.service /etc/systemd/system/*.timer /run/systemd/system/*.service /run/systemd/system/*.timer
+  # unit files are on the root file system (/etc, /run, /lib, /usr/lib): a cap, no time limit
+  csect unit_files 4194304 sh -c "$units_code" units "$M" /etc/systemd/system/*.service /etc/systemd/system/*.timer /run/systemd/system/*.service /run/systemd/system/*.timer
   sect configs 4194304 30 sh -c "$configs_code" configs "$M" \
     =redis-server,keydb-server /etc/redis/*.conf /etc/redis.conf /etc/keydb/*.conf \
     =postgres,postmaster /etc/postgresql/*/*/postgresql.conf /etc/postgresql/*/*/conf.d/*.conf \
