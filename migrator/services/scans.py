@@ -281,7 +281,11 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
             notify(name, "failed", message)
             return False
         row.status, row.stage, row.started_at = "running", "connecting", utcnow()
-    notify(name, "connecting", f"{target.address}:{target.port}")
+    hops, jump = [], target.jump
+    while jump is not None:             # the bastions, nearest to this machine first
+        hops.insert(0, jump.name or f"{jump.address}:{jump.port}")
+        jump = jump.jump
+    notify(name, "connecting", f"{target.address}:{target.port}" + (f" via {' → '.join(hops)}" if hops else ""))
     started = time.monotonic()
 
     def stage(label: str, detail: str) -> None:

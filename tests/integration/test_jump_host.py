@@ -96,6 +96,7 @@ def test_scan_through_a_bastion_host_group_and_chain(jump_lab, vms, jcli, app, c
     before = _logins(jump_lab, "app-1")
     r = jcli("scan", "app-1")
     assert r.exit_code == 0 and "done" in r.output, r.output
+    assert f"connecting {target['address']}:22 via bastion-1" in r.output, r.output
     assert_findings(json.loads(jcli("apps", "--json").output), "app-1")
     new = _logins(jump_lab, "app-1")[len(before):]
     assert new == [bastion["address"]], new            # one connection, from the bastion
@@ -123,6 +124,7 @@ def test_scan_through_a_bastion_host_group_and_chain(jump_lab, vms, jcli, app, c
     before, before2 = _logins(jump_lab, "app-1"), _logins(jump_lab, "bastion-2")
     r = jcli("scan", "app-1")
     assert r.exit_code == 0, r.output
+    assert f"connecting {target['address']}:22 via bastion-1 → bastion-2" in r.output, r.output
     assert _logins(jump_lab, "app-1")[len(before):] == [bastion2["address"]]
     assert _logins(jump_lab, "bastion-2")[len(before2):] == [bastion["address"]]
     assert _host(app, "bastion-2").host_key.split()[:2] == bastion2["host_key"].split()[:2]
