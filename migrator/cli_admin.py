@@ -7,7 +7,7 @@ import json
 import click
 from cryptography.fernet import Fernet
 
-from migrator.credentials import CredentialCipher, write_key_file
+from migrator.credentials import CredentialCipher, key_file_lock, write_key_file
 from migrator.errors import InputError
 from migrator.services import audit, credentials
 
@@ -66,16 +66,18 @@ def register(main: click.Group, context_type: type) -> None:
                        f"{len(keys) - 1} key(s) from MIGRATOR_CREDENTIAL_KEY")
             return
         path = cipher.key_file()
-        old = cipher.keys()                   # no key file: an error, never a fresh useless key
-        new = Fernet.generate_key().decode()
-        write_key_file(path, [new, *old])     # both until the database says otherwise
-        try:
-            with db.session() as s:
-                count = credentials.rotate_secrets(s, CredentialCipher(obj.config))
-        except BaseException:
-            write_key_file(path, old)         # the file as it was: nothing re-encrypted
-            raise
-        write_key_file(path, [new])
+        with key_file_lock(path):
+            old = cipher.keys()                   # no key file: an error, never a fresh useless key
+            original = path.read_bytes()
+            new = Fernet.generate_key().decode()
+            write_key_file(path, [new, *old])     # both until the database says otherwise
+            try:
+                with db.session() as s:
+                    count = credentials.rotate_secrets(s, CredentialCipher(obj.config))
+            except BaseException:
+                write_key_file(path, raw=original)   # the file exactly as it was: nothing re-encrypted
+                raise
+            write_key_file(path, [new])
         click.echo(f"{count} stored passwords re-encrypted with a new key; {path} holds only the new key")
 
 

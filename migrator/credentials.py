@@ -8,9 +8,11 @@ rotate-key`) and then dropping the old one.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -33,16 +35,51 @@ def _fernet(key: str) -> Fernet:
         raise InputError("a credential key is not a valid Fernet key (32 url-safe base64-encoded bytes)") from None
 
 
-def write_key_file(path: Path, keys: list[str]) -> None:
-    """Replace the key file atomically, mode 0600 from the start."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write("".join(k + "\n" for k in keys))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def write_key_file(path: Path, keys: list[str] | None = None, *, raw: bytes | None = None) -> None:
+    """Replace the key file's content atomically (`keys`, one per line, or exactly `raw`), keeping
+    the file's mode and owner (0600 for a new file) and writing through a symlink to its target.
+    A failure leaves the file as it was and no temporary file behind."""
+    target = path.resolve() if path.is_symlink() else path
+    data = raw if raw is not None else "".join(k + "\n" for k in keys or []).encode()
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        before = target.stat() if target.exists() else None
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if before is not None:
+            os.chmod(tmp, before.st_mode & 0o7777)
+            if (before.st_uid, before.st_gid) != (os.geteuid(), os.getegid()):
+                with contextlib.suppress(PermissionError):    # only root may give a file away
+                    os.chown(tmp, before.st_uid, before.st_gid)
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise InputError(f"cannot write the credential key file {path}: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def key_file_lock(path: Path) -> Iterator[None]:
+    """Only one key rotation at a time: a lock on the key file's directory (not on the file, which
+    is replaced), refused at once when another process holds it."""
+    directory = (path.resolve() if path.is_symlink() else path).parent
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError as exc:
+        raise InputError(f"credential key file {path}: {exc.strerror or exc}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError("another `migrator credentials rotate-key` is running on this key file; "
+                             "run it again when that one has finished") from None
+        yield
+    finally:
+        os.close(fd)        # closing releases the lock
 
 
 class CredentialCipher:
@@ -53,7 +90,7 @@ class CredentialCipher:
 
     @property
     def from_environment(self) -> bool:
-        return bool(self._settings.get("CREDENTIAL_KEY"))
+        return bool(parse_keys(self._settings.get("CREDENTIAL_KEY") or ""))
 
     def key_file(self) -> Path:
         return Path(self._settings.get("CREDENTIAL_KEY_FILE") or Path(self._settings["INSTANCE_PATH"]) / "credential.key")
@@ -65,7 +102,11 @@ class CredentialCipher:
 
     def _get(self, create: bool) -> MultiFernet:
         if self._multi is None:
-            keys = parse_keys(self._settings.get("CREDENTIAL_KEY") or "")
+            setting = self._settings.get("CREDENTIAL_KEY") or ""
+            keys = parse_keys(setting)
+            if setting.strip() and not keys:
+                raise InputError("MIGRATOR_CREDENTIAL_KEY is set but holds no key (only separators or a "
+                                 "comment): set it to the key(s), or unset it to use the key file")
             path = self.key_file()
             try:
                 if not keys and path.exists():

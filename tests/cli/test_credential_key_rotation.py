@@ -135,3 +135,65 @@ def test_a_key_file_that_is_a_directory_is_named(cli, settings):
     key_file.mkdir()
     r = cli("credentials", "rotate-key")
     assert r.exit_code == 1 and f"credential key file {key_file} is not a file" in r.output, r.output
+
+
+def _break_one_password(settings) -> None:
+    app = create_app(settings)
+    with get_db(app).session() as s:
+        s.query(Host).filter_by(name="h2").one().password_encrypted = Fernet(Fernet.generate_key()).encrypt(b"x")
+    get_db(app).engine.dispose()
+
+
+def test_a_failed_rotation_leaves_the_key_file_exactly_as_it_was(cli, settings):
+    """Comments, CRLF, mode and a symlink to a secrets directory all survive a failed rotation."""
+    _populate(settings)
+    key_file = Path(settings["INSTANCE_PATH"]) / "credential.key"
+    real = Path(settings["INSTANCE_PATH"]) / "secrets" / "key"
+    real.parent.mkdir()
+    content = b"# production key (ticket OPS-123)\r\n" + key_file.read_text().strip().encode() + b"\r\n"
+    real.write_bytes(content)
+    real.chmod(0o640)
+    key_file.unlink()
+    key_file.symlink_to(real)
+    _break_one_password(settings)
+    r = cli("credentials", "rotate-key")
+    assert r.exit_code == 1 and "host 'h2'" in r.output, r.output
+    assert key_file.is_symlink() and real.read_bytes() == content and oct(real.stat().st_mode & 0o777) == "0o640"
+    assert not [p for p in real.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_key_file_that_cannot_be_replaced_leaves_no_temporary_file(cli, settings, monkeypatch):
+    _populate(settings)
+    key_file = Path(settings["INSTANCE_PATH"]) / "credential.key"
+    before = key_file.read_bytes()
+
+    def refuse(src, dst):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr("migrator.credentials.os.replace", refuse)
+    r = cli("credentials", "rotate-key")
+    assert r.exit_code == 1 and f"cannot write the credential key file {key_file}: Operation not permitted" in r.output
+    assert key_file.read_bytes() == before
+    assert not [p for p in key_file.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_one_rotation_at_a_time(cli, settings):
+    from migrator.credentials import key_file_lock
+    _populate(settings)
+    key_file = Path(settings["INSTANCE_PATH"]) / "credential.key"
+    before = key_file.read_bytes()
+    with key_file_lock(key_file):
+        r = cli("credentials", "rotate-key")
+    assert r.exit_code == 1 and "another `migrator credentials rotate-key` is running" in r.output, r.output
+    assert key_file.read_bytes() == before
+    assert cli("credentials", "rotate-key").exit_code == 0
+
+
+@pytest.mark.parametrize("value", [",", " , ", "#", "# KEY"])
+def test_a_key_setting_without_a_key_is_named(cli, settings, monkeypatch, value):
+    _populate(settings)
+    monkeypatch.setenv("MIGRATOR_CREDENTIAL_KEY", value)
+    key_file = Path(settings["INSTANCE_PATH"]) / "credential.key"
+    before = key_file.read_bytes()
+    r = cli("credentials", "rotate-key")
+    assert r.exit_code == 1 and "MIGRATOR_CREDENTIAL_KEY is set but holds no key" in r.output, r.output
+    assert key_file.read_bytes() == before
