@@ -9,6 +9,7 @@ from cryptography.fernet import Fernet
 
 from migrator.credentials import CredentialCipher, key_file_lock, write_key_file
 from migrator.errors import InputError
+from migrator.text import printable
 from migrator.services import audit, credentials
 
 
@@ -33,7 +34,8 @@ def register(main: click.Group, context_type: type) -> None:
             return
         for r in rows:
             detail = " ".join(f"{k}={_shown(v)}" for k, v in r["detail"].items())
-            click.echo(f"{r['at'][:19]}  {r['actor']:<20}  {r['action']:<22}  {r['target']}  {detail}".rstrip())
+            click.echo(f"{r['at'][:19]}  {printable(r['actor'], 128):<20}  {r['action']:<22}  "
+                       f"{printable(r['target'], 300)}  {printable(detail, 1000)}".rstrip())
 
     @main.group("credentials")
     def credentials_group() -> None:

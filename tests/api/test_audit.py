@@ -5,6 +5,7 @@ import json
 
 from migrator import get_db
 from migrator.models import AuditEvent
+from migrator.services import audit
 from tests.conftest import make_token
 from tests.web.helpers import import_recorded, login, make_user
 
@@ -107,3 +108,14 @@ def test_cli_actions_are_logged_and_listed(cli, monkeypatch):
     assert cli("hosts", "jump", "app-1", "--via", "bastion-1").exit_code == 0
     lines = cli("audit", "--action", "host.update").output.splitlines()
     assert len(lines) == 1 and lines[0].split()[2:] == ["host.update", "app-1", "host_id=1", "fields=jump"], lines
+
+
+def test_cli_audit_lines_cannot_be_forged(cli, app):
+    """A target or detail holding a newline or an ANSI escape stays on its own line, escaped."""
+    cli("audit")                                   # the database exists
+    with get_db(app).session() as s:
+        audit.record(s, "override.set", "rh/app\n2099-01-01T00:00:00  user:admin  user.delete  root\x1b[2J",
+                     fields=["replicas\nx"])
+    lines = cli("audit").output.splitlines()
+    assert [line.split()[2] for line in lines] == ["override.set", "token.create"], lines   # no forged line
+    assert "\x1b" not in lines[0] and "rh/app 2099-01-01T00:00:00" in lines[0], lines
