@@ -583,7 +583,10 @@ def ansible_ini(text: str, source: str = "the inventory") -> list[dict[str, Any]
             key, sep, value = line.partition("=")
             if not sep:
                 raise InputError(f"{source} line {number}: a [{section}:vars] line must be NAME=VALUE", "file")
-            inv.group_vars.setdefault(section or "all", {})[key.strip()] = _ini_value(value.strip().strip("'\""))
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]         # one pair of quotes around the value, as Ansible reads it
+            inv.group_vars.setdefault(section or "all", {})[key.strip()] = _ini_value(value)
             continue
         variables: dict[str, Any] = {}
         for word in words[1:]:
@@ -648,8 +651,10 @@ def proxy_jump(args: str) -> str | None:
                 raise ValueError("ssh option -J has no jump host after it")
             found.append(value)
             continue
-        option = words[i + 1] if word == "-o" and i + 1 < len(words) else word[2:] if word.startswith("-o") else ""
-        key, _, rest = option.replace("=", " ", 1).partition(" ")
+        if word == "-o" and i + 1 == len(words):
+            raise ValueError("ssh option -o has no option after it")
+        option = words[i + 1] if word == "-o" else word[2:] if word.startswith("-o") else ""
+        key, _, rest = re.sub(r"^\s*([^\s=]+)\s*=?\s*", r"\1 ", option, count=1).partition(" ")
         if key.lower() == "proxyjump":
             if not rest.strip():
                 raise ValueError("ssh option ProxyJump has no jump host after it")
@@ -715,6 +720,16 @@ def _find_jump_for_import(session: Session, spec: str, ref: str, port: int | Non
                      "bastion as a host first (its address, user and key), then name it as the jump host")
 
 
+def _login_user(jump: str | Host, new: Mapping[str, dict[str, Any]]) -> tuple[str | None, str]:
+    """The user a scan logs in as on a jump host (its credential's, else its own, else root, as
+    SSHSession does without an SSH config), and the jump host's name."""
+    if isinstance(jump, str):
+        return new[jump].get("username") or "root", jump
+    from migrator.services.credentials import effective_credential
+    cred = effective_credential(jump)
+    return (cred.username if cred is not None and cred.username else jump.username) or "root", jump.name
+
+
 def _group_names(value: Any) -> list[str]:
     """groups of a record: a list, or one string with names separated by ',', ';' or spaces (CSV)."""
     if value is None or value == "":
@@ -750,10 +765,20 @@ def import_hosts(session: Session, cipher: CredentialCipher, records: list[Mappi
             if bad:
                 raise ValueError(f"group name {printable(bad[0], 60)!r} is not valid")
             jump = data.pop("jump", None)
-            for var in SSH_ARGS_VARS:
+            named = {str(jump)} if jump not in (None, "") else set()
+            for var in SSH_ARGS_VARS:       # both are on Ansible's ssh command line: they must agree
                 args = data.pop(var, None)
-                if jump is None and isinstance(args, str):
-                    jump = proxy_jump(args)
+                if args is None:
+                    continue
+                if not isinstance(args, str):
+                    raise ValueError(f"{var} must be a string of ssh options")
+                found = proxy_jump(args)
+                if found is not None:
+                    named.add(found)
+                    jump = found if jump in (None, "") else jump
+            if len(named) > 1:
+                raise ValueError(f"several jump hosts are named ({', '.join(sorted(printable(n, 60) for n in named))}): "
+                                 "keep one")
             jump_ref = _jump_ref(jump) if jump not in (None, "") else None
         except ValueError as exc:
             errors[label] = str(exc)
@@ -787,11 +812,12 @@ def import_hosts(session: Session, cipher: CredentialCipher, records: list[Mappi
         if resolved[name] == name:
             errors[labels[name]] = f"jump: host {name!r} cannot be its own jump host"
         user = spec.partition("@")[0] if "@" in spec else None
-        found = new[resolved[name]] if isinstance(resolved[name], str) else None
-        jump_user = found.get("username") if found else getattr(resolved[name], "username", None)
-        if user and jump_user and user != jump_user:
-            errors[labels[name]] = (f"jump {printable(spec, 80)!r} logs in as {printable(user, 40)!r}, but the jump "
-                                    f"host it matches logs in as {printable(jump_user, 40)!r}: make them agree")
+        if user:
+            jump_user, jump_name = _login_user(resolved[name], new)
+            if user != jump_user:
+                errors[labels[name]] = (f"jump {printable(spec, 80)!r} logs in as {printable(user, 40)!r}, but jump "
+                                        f"host {printable(jump_name, 60)!r} logs in as {printable(jump_user, 40)!r}: "
+                                        "make them agree")
     if errors:
         raise InputError("; ".join(f"{k}: {v}" for k, v in errors.items()), "file", errors)
     groups = ensure_groups(session, [g for _, names in valid for g in names])

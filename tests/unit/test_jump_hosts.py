@@ -152,6 +152,8 @@ def test_a_jump_host_in_use_cannot_be_removed(db, cipher):
     ("-o StrictHostKeyChecking=no -J bastion-1", "bastion-1"),
     ("-Jbastion-1", "bastion-1"),
     ("-o proxyjump=bastion-1 -o ServerAliveInterval=30", "bastion-1"),
+    ("-o 'ProxyJump\tbastion-1'", "bastion-1"),
+    ("-o 'ProxyJump = bastion-1'", "bastion-1"),
     ("-o ProxyJump=none", None),
     ("-o StrictHostKeyChecking=no", None),
     ("", None),
@@ -186,10 +188,10 @@ def test_the_same_jump_host_twice_is_one():
 ANSIBLE_INI = """\
 [private]
 db-1 ansible_host=10.213.81.7
-db-2 ansible_host=10.213.81.8 ansible_ssh_extra_args='-J bastion-2'
+db-2 ansible_host=10.213.81.8 ansible_ssh_common_args='-J bastion-2'
 
 [private:vars]
-ansible_ssh_common_args='-o ProxyJump=root@10.213.80.5'
+ansible_ssh_common_args='-o ProxyJump="root@10.213.80.5"'
 
 [edge]
 bastion-1 ansible_host=10.213.80.5
@@ -199,17 +201,17 @@ bastion-2 ansible_host=10.213.80.6
 
 def test_ansible_ini_proxy_jump_resolves_within_the_import(db, cipher):
     records = read_inventory(ANSIBLE_INI, "ansible-ini")
-    assert records[0]["ansible_ssh_common_args"] == "-o ProxyJump=root@10.213.80.5"
+    assert records[0]["ansible_ssh_common_args"] == '-o ProxyJump="root@10.213.80.5"'   # one pair of quotes off
     with db.session() as s:
         added = {h.name: h for h in hosts.import_hosts(s, cipher, records)}
         assert added["db-1"].jump_host is added["bastion-1"]          # by address, later in the file
-        assert added["db-2"].jump_host is added["bastion-2"]          # the host's extra args win
+        assert added["db-2"].jump_host is added["bastion-2"]          # the host's own variable wins
         assert added["bastion-1"].jump_host is None
 
 
 def test_ansible_yaml_proxy_jump_names_an_inventory_host(db, cipher):
     with db.session() as s:
-        bastion = _add(s, cipher, "bastion-1", address="10.213.80.5", port=2222)
+        bastion = _add(s, cipher, "bastion-1", address="10.213.80.5", port=2222, username="admin")
     text = """
 all:
   children:
@@ -255,9 +257,20 @@ def test_import_jump_errors_are_clear_and_nothing_is_added(db, cipher):
          "jump 'b:99999': port 99999 is not between 1 and 65535"),
         ([{"name": "a", "address": "10.213.81.1", "ansible_ssh_common_args": "-J deploy@10.213.81.2"},
           {"name": "b", "address": "10.213.81.2", "username": "ops"}],
-         "jump 'deploy@10.213.81.2' logs in as 'deploy', but the jump host it matches logs in as 'ops'"),
+         "jump 'deploy@10.213.81.2' logs in as 'deploy', but jump host 'b' logs in as 'ops'"),
         ([{"name": "a", "address": "10.213.81.1", "ansible_ssh_common_args": "-o ProxyCommand='nc b 22'"}],
          "ProxyCommand cannot be followed"),
+        ([{"name": "a", "address": "10.213.81.1", "ansible_ssh_extra_args": "-J b0", "ansible_ssh_common_args": "-J b1"},
+          {"name": "b0", "address": "10.213.81.2"}, {"name": "b1", "address": "10.213.81.3"}],
+         "several jump hosts are named (b0, b1): keep one"),
+        ([{"name": "a", "address": "10.213.81.1", "ansible_ssh_extra_args": "-J b0",
+           "ansible_ssh_common_args": '-o ProxyCommand="ssh -W %h:%p evil"'}, {"name": "b0", "address": "10.213.81.2"}],
+         "ProxyCommand cannot be followed"),
+        ([{"name": "a", "address": "10.213.81.1", "ansible_ssh_common_args": ["-J", "b1"]}],
+         "ansible_ssh_common_args must be a string of ssh options"),
+        ([{"name": "a", "address": "10.213.81.1", "ansible_ssh_common_args": "-o"}], "-o has no option after it"),
+        ([{"name": "a", "address": "10.213.81.1", "jump": "deploy@b0"}, {"name": "b0", "address": "10.213.81.2"}],
+         "jump 'deploy@b0' logs in as 'deploy', but jump host 'b0' logs in as 'root'"),
     ]
     for records, words in bad:
         with db.session() as s:
@@ -293,3 +306,17 @@ def test_scan_target_carries_the_chain(db, cipher):
         s.expire(t)
         with pytest.raises(ConnectError, match="cannot be its own jump host"):
             _target(t, cipher)
+
+
+def test_import_jump_user_is_checked_against_the_credential_a_scan_uses(db, cipher):
+    from migrator.services import credentials
+    with db.session() as s:
+        cred = credentials.create_credential(s, cipher, {"name": "c1", "kind": "password", "username": "svc",
+                                                          "password": "pw-c1"})
+        _add(s, cipher, "cb", address="10.213.80.9", username="root", credential=cred.id)
+    with db.session() as s:
+        (added,) = hosts.import_hosts(s, cipher, [{"name": "t1", "address": "10.213.81.9", "jump": "svc@cb"}])
+        assert added.jump_host.name == "cb"
+    with db.session() as s:
+        with pytest.raises(InputError, match="jump 'root@cb' logs in as 'root', but jump host 'cb' logs in as 'svc'"):
+            hosts.import_hosts(s, cipher, [{"name": "t2", "address": "10.213.81.10", "jump": "root@cb"}])
