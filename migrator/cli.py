@@ -34,8 +34,13 @@ class Context:
     @property
     def db(self) -> Database:
         if self._db is None:
-            migrate.upgrade(self.config["DATABASE_URL"])
-            self._db = Database(self.config["DATABASE_URL"])
+            url = self.config["DATABASE_URL"]
+            try:
+                migrate.upgrade(url)
+                self._db = Database(url)
+            except (ImportError, ValueError, ArgumentError) as exc:   # no driver, an unreadable URL
+                raise InputError(f"cannot use the database {_hide_password(url)}: {_first_line(exc)}",
+                                 "database") from None
         return self._db
 
 
@@ -121,6 +126,8 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     app = create_app(obj.overrides)
     try:
         server = create_server(app, host=host, port=port, threads=threads)
+    except ValueError:
+        raise InputError(f"cannot listen on {printable(host, 80)!r}: not an address or host name", "host") from None
     except OSError as exc:
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", "port") from None
     interrupted = scans.mark_interrupted(db)

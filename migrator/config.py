@@ -5,6 +5,7 @@ of side effects. Every setting is documented in docs/configuration.md.
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -47,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
 
 _TYPES = {"SSH_CONNECT_TIMEOUT": float, "SSH_COMMAND_TIMEOUT": float, "SSH_MAX_OUTPUT": int,
           "SCAN_WORKERS": int, "SCAN_RETRIES": int, "SCAN_RETRY_BACKOFF": float}
+# the least each number may be (1 unless said here): no NaN, no negative time or count
+_MINIMUM = {"SSH_CONNECT_TIMEOUT": 0.1, "SSH_COMMAND_TIMEOUT": 0.1, "SCAN_RETRIES": 0, "SCAN_RETRY_BACKOFF": 0}
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None,
@@ -62,6 +65,9 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
                 settings[key] = convert(raw)
             except ValueError as exc:
                 raise InputError(f"MIGRATOR_{key}={raw[:80]!r} is not a valid value: {exc}", key) from None
+            if key in _TYPES and not (settings[key] >= _MINIMUM.get(key, 1) and math.isfinite(settings[key])):
+                raise InputError(f"MIGRATOR_{key}={raw[:80]!r}: must be a number of at least "
+                                 f"{_MINIMUM.get(key, 1)}", key)
     settings.update(overrides or {})
     if settings["JOBS"] not in ("thread", "celery"):
         raise InputError(f"MIGRATOR_JOBS={str(settings['JOBS'])[:40]!r}: use 'thread' or 'celery'", "JOBS")

@@ -1,6 +1,8 @@
 """The CLI on a recorded host, no SSH: import, apps, estate, score, plan export."""
 from __future__ import annotations
 
+import pytest
+
 import json
 from pathlib import Path
 
@@ -107,6 +109,30 @@ def test_database_errors_are_one_line_without_the_password(cli, monkeypatch):
     monkeypatch.setenv("MIGRATOR_DATABASE_URL", "bogus://")
     r = cli("hosts", "list")
     assert r.exit_code == 1 and "Can't load plugin" in r.output
+    for url, words in (("mysql://u:sekrit@127.0.0.1:1/x", "cannot use the database mysql://u:***@127.0.0.1:1/x: "
+                                                          "No module named 'MySQLdb'"),
+                       ("postgresql+psycopg://u:sekrit@[::1:1/x", "cannot use the database (unreadable URL)")):
+        monkeypatch.setenv("MIGRATOR_DATABASE_URL", url)
+        r = cli("hosts", "list")
+        assert r.exit_code == 1 and words in r.output and "sekrit" not in r.output, r.output
+
+
+@pytest.mark.parametrize("name,value,words", [
+    ("SSH_CONNECT_TIMEOUT", "nan", "must be a number of at least 0.1"),
+    ("SSH_COMMAND_TIMEOUT", "-1", "must be a number of at least 0.1"),
+    ("SCAN_WORKERS", "0", "must be a number of at least 1"),
+    ("SCAN_RETRIES", "-1", "must be a number of at least 0"),
+    ("SCAN_RETRY_BACKOFF", "inf", "must be a number of at least 0"),
+])
+def test_numbers_out_of_range_are_named(cli, monkeypatch, name, value, words):
+    monkeypatch.setenv(f"MIGRATOR_{name}", value)
+    r = cli("hosts", "list")
+    assert r.exit_code == 1 and f"MIGRATOR_{name}={value!r}: {words}" in r.output, r.output
+
+
+def test_serve_on_an_address_that_is_none(cli):
+    r = cli("serve", "--host", "no such host", "--port", "18732")
+    assert r.exit_code == 1 and "cannot listen on 'no such host': not an address or host name" in r.output
 
 
 def test_truth_entries_missing_fields_are_named(cli, tmp_path):
