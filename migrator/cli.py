@@ -56,6 +56,10 @@ class Group(click.Group):
         except SQLAlchemyError as exc:
             click.secho(f"error: database {_safe_url(ctx)}: {_first_line(exc)}", err=True, fg="red")
             sys.exit(1)
+        except BrokenPipeError:  # `migrator apps | head`: the reader left; stop quietly, as on SIGPIPE
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)
         except OSError as exc:   # a file or directory named on the command line or in the settings
             where = f"{exc.filename}: " if exc.filename else ""
             click.secho(f"error: {where}{exc.strerror or exc}", err=True, fg="red")

@@ -360,6 +360,13 @@ def jump_users(session: Session, host: Host) -> tuple[list[Host], list[HostGroup
     return list(users), list(groups)
 
 
+def some_names(names: list[str], most: int = 5) -> str:
+    """The first few names, each cut short, and how many more: a message that fits a line (and a
+    session cookie, where the web UI keeps its messages)."""
+    shown = ", ".join(printable(n, 40) for n in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
 def remove_hosts(session: Session, hosts: list[Host]) -> None:
     """Forget hosts with their scans, snapshots and findings (the database cascades). A host still
     named as the jump host of a host or group that stays is refused: removing it would quietly make
@@ -371,10 +378,10 @@ def remove_hosts(session: Session, hosts: list[Host]) -> None:
         if users or groups:
             named = []
             if users:
-                named.append("hosts " + ", ".join(u.name for u in users[:10]) + (" ..." if len(users) > 10 else ""))
+                named.append("hosts " + some_names([u.name for u in users]))
             if groups:
-                named.append("groups " + ", ".join(g.name for g in groups[:10]) + (" ..." if len(groups) > 10 else ""))
-            raise InputError(f"host {host.name!r} is the jump host of {' and '.join(named)}: give them another "
+                named.append("groups " + some_names([g.name for g in groups]))
+            raise InputError(f"host {printable(host.name, 60)!r} is the jump host of {' and '.join(named)}: give them another "
                              "jump host or clear theirs first (`migrator hosts jump NAME --clear`, or "
                              "`--group NAME --clear`)", "jump")
     for host in hosts:

@@ -10,7 +10,6 @@ from flask import abort, current_app, g, redirect, render_template, request, ses
 from migrator import get_db
 from migrator.models import User
 from migrator.services import audit, users
-from migrator.text import printable
 from migrator.web import bp
 
 OPEN_ENDPOINTS = {"web.login"}
@@ -110,8 +109,8 @@ def login():
             audit.record(s, "user.login", user.username)
         else:
             # a name that is no user's may be a password typed in the wrong box: never stored
-            known = users.find_user(s, username) is not None
-            audit.record(s, "user.login_failed", printable(username, 64) if known else "(unknown user)")
+            known = users.find_user(s, username)
+            audit.record(s, "user.login_failed", known.username if known is not None else "(unknown user)")
     if user is None:
         limiter.failed(key)
         return render_template("login.html", next=next_url, username=username,

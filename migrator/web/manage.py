@@ -107,12 +107,14 @@ def confirm_remove_host(host_id: int):
                         "found go with it;",
                         "its groups stay (without it); stored plans keep what they already say."]
         users, user_groups = hosts.jump_users(s, host)
+        blocked = None
         if users or user_groups:
-            consequences.append("it cannot go yet: it is the jump host of "
-                                + ", ".join([h.name for h in users] + [f"group {g.name}" for g in user_groups])
-                                + "; give them another jump host first.")
+            named = [h.name for h in users] + [f"group {g.name}" for g in user_groups]
+            blocked = (f"It cannot go yet: it is the jump host of {hosts.some_names(named)}; give them another jump "
+                       "host (or none) first.")
         return render_template("confirm.html", title=f"Remove host {host.name}?", subject=host.name,
                                message="The host is removed from the inventory:", consequences=consequences,
+                               blocked=blocked,
                                action=url_for("web.remove_host", host_id=host.id), button="Remove the host",
                                back=url_for("web.inventory"))
 

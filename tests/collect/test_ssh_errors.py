@@ -101,8 +101,6 @@ def test_fingerprint_matches_openssh_format():
 def test_known_hosts_is_parsed_once_per_version_of_the_file(tmp_path):
     import os
 
-    import paramiko
-
     from migrator.collect.ssh import _known_hosts
     path = tmp_path / "known_hosts"
     key_a = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C7okWi0dh2l9GKJl"
