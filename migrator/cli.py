@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import click
-import yaml
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -591,6 +590,8 @@ def _size(n: float) -> str:
 
 
 def _read_overrides(path: str) -> dict:
+    import yaml
+
     try:
         data = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as exc:

@@ -28,6 +28,8 @@ class Mount:
 
 
 def unescape(text: str) -> str:
+    if "\\" not in text:          # the usual case, and a regex substitution each is most of the parse
+        return text
     return _OCTAL_RE.sub(lambda m: chr(int(m.group(1), 8)), text)
 
 

@@ -95,7 +95,7 @@ NL="
 "
 cands() {
   for f in "$@"; do printf "%s\n" "$f"; done
-  cat /proc/[0-9]*/cgroup 2>/dev/null | tr "/" "\n" | grep "\.service$" | sort -u | while IFS= read -r u; do
+  grep -ho "[^/]*\.service" /proc/[0-9]*/cgroup 2>/dev/null | sort -u | while IFS= read -r u; do
     case $u in ""|.*|*[!A-Za-z0-9@:._\\-]*) continue;; esac
     t=""
     case $u in ?*@?*.service) t="${u%%@*}@.service";; esac

@@ -10,7 +10,6 @@ import shlex
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -460,6 +459,8 @@ def read_inventory(text: str, fmt: str = "yaml", source: str = "the inventory") 
                  and v.strip()} for row in rows]
     if fmt == "ansible-ini":
         return ansible_ini(text, source)
+    import yaml        # here, not at the top: a scan imports this module and never reads YAML
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

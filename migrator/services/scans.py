@@ -35,6 +35,7 @@ from migrator.errors import CollectionError, ConnectError, InputError, MigratorE
 from migrator.models import Host, HostGroup, Scan, ScanHost, Snapshot, utcnow
 from migrator.text import printable
 from migrator.services import audit
+from migrator.services.scan_progress import ScanProgress
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, str, str], None]  # (host name, stage or status, detail)
@@ -264,13 +265,19 @@ def record_host(settings: Mapping[str, Any], host: Host) -> dict[str, Section]:
 
 
 def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
-              progress: Progress | None = None) -> bool:
-    """Scan one host; record the outcome on its ScanHost row. True when it succeeded."""
+              progress: Progress | None = None, tracker: ScanProgress | None = None) -> bool:
+    """Scan one host; record the outcome on its ScanHost row. True when it succeeded. With a
+    `tracker` (run_scan's), stage changes and the cancel check go through it in batches."""
     notify = progress or (lambda *a: None)
     with db.session() as s:             # the host and what its login needs, in one query
         row = s.get(ScanHost, scan_host_id, options=[
+            joinedload(ScanHost.scan),
             joinedload(ScanHost.host).options(joinedload(Host.credential), joinedload(Host.jump_host),
                                               selectinload(Host.groups).joinedload(HostGroup.credential))])
+        if row.status == "cancelled" or row.scan.cancel_requested_at is not None:
+            row.status, row.error_kind, row.error = "cancelled", "cancelled", "scan cancelled"
+            row.finished_at = row.finished_at or utcnow()     # cancelled before its turn: not scanned
+            return False
         host = row.host
         name = host.name
         try:
@@ -286,14 +293,28 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
         hops.insert(0, jump.name or f"{jump.address}:{jump.port}")
         jump = jump.jump
     notify(name, "connecting", f"{target.address}:{target.port}" + (f" via {' → '.join(hops)}" if hops else ""))
-    started = time.monotonic()
 
     def stage(label: str, detail: str) -> None:
-        enter_stage(db, scan_host_id, label)
+        if tracker is not None:
+            tracker.stage(scan_host_id, label)
+        else:
+            enter_stage(db, scan_host_id, label)
         notify(name, label, detail)
 
     try:
-        got = _collect_with_retries(settings, target, host.become, stage, notify, name)
+        return _scan_connected(db, settings, scan_host_id, name, target, host.become, stage, notify, row.host_id)
+    finally:
+        if tracker is not None:
+            tracker.forget(scan_host_id)
+
+
+def _scan_connected(db: Database, settings: Mapping[str, Any], scan_host_id: int, name: str, target: SSHTarget,
+                    become: str, stage: Callable[[str, str], None], notify: Progress, host_id: int) -> bool:
+    """scan_host's part after the login is known: collect, analyze, store; every outcome recorded."""
+    started = time.monotonic()
+
+    try:
+        got = _collect_with_retries(settings, target, become, stage, notify, name)
     except CollectionError as exc:
         message = printable(str(exc))
         status = "cancelled" if isinstance(exc, ScanCancelled) else "failed"
@@ -310,7 +331,7 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
         return False
     if got.newly_pinned:
         with db.session() as s:
-            h = s.get(Host, row.host_id)
+            h = s.get(Host, host_id)
             h.host_key, h.host_key_pinned_at = got.host_key, utcnow()
     with db.session() as s:
         row = s.get(ScanHost, scan_host_id)
@@ -368,21 +389,16 @@ def run_scan(db: Database, settings: Mapping[str, Any], scan_id: int,
     workers = max(1, min(int(settings["SCAN_WORKERS"]), len(ids) or 1))
 
     def one(scan_host_id: int) -> bool:
-        with db.session() as s:       # cancelled before its turn: not scanned at all
-            row = s.get(ScanHost, scan_host_id)
-            if row.status == "cancelled" or row.scan.cancel_requested_at is not None:
-                row.status, row.error_kind, row.error = "cancelled", "cancelled", "scan cancelled"
-                row.finished_at = row.finished_at or utcnow()
-                return False
         try:
-            return scan_host(db, settings, scan_host_id, progress)
+            return scan_host(db, settings, scan_host_id, progress, tracker)
         except Exception as exc:  # a bug must fail one host, not the scan: record it and go on
             log.exception("scan of scan_host %s failed unexpectedly", scan_host_id)
             _set(db, scan_host_id, status="failed", stage=None, error_kind="internal",
                  error=f"internal error while scanning: {type(exc).__name__}", finished_at=utcnow())
             return False
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool:
+    with ScanProgress(db, scan_id) as tracker, \
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool:
         results = list(pool.map(one, ids))
     status = "done" if all(results) else ("failed" if not any(results) else "partial")
     with db.session() as s:

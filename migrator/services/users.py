@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from migrator.errors import InputError, NotFound
 from migrator.models import User, utcnow
@@ -19,6 +18,19 @@ from migrator.services import audit
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
+
+
+def generate_password_hash(password: str) -> str:
+    """werkzeug's salted scrypt hash (imported on first use: most CLI commands never hash)."""
+    from werkzeug.security import generate_password_hash as generate
+
+    return generate(password)
+
+
+def check_password_hash(pwhash: str, password: str) -> bool:
+    from werkzeug.security import check_password_hash as check
+
+    return check(pwhash, password)
 
 
 @functools.cache
