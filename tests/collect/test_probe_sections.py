@@ -11,6 +11,7 @@ import pytest
 
 from analyzers.parsers import configs, unit_files
 from analyzers.probe_output import MARK, split_sections
+from migrator.collect.collector import probe_script
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = ROOT / "migrator" / "collect" / "probe.sh"
@@ -20,7 +21,7 @@ SHELLS = [pytest.param(["sh"], id="sh"),
 
 
 def run_probe(shell: list[str], nonce: str = "C0nfigsTest") -> dict:
-    data = subprocess.run(shell + ["-s", "--", nonce], input=PROBE.read_bytes(), capture_output=True,
+    data = subprocess.run(shell + ["-s", "--", nonce], input=probe_script(), capture_output=True,
                           timeout=300).stdout
     return split_sections(data, nonce)
 
@@ -28,6 +29,10 @@ def run_probe(shell: list[str], nonce: str = "C0nfigsTest") -> dict:
 @pytest.mark.parametrize("shell", SHELLS)
 def test_probe_parses_under_sh_n(shell):
     assert subprocess.run(shell + ["-n", str(PROBE)], capture_output=True).returncode == 0
+    sent = probe_script()               # as sent: the comment lines left out, nothing else
+    assert subprocess.run(shell + ["-n"], input=sent, capture_output=True).returncode == 0
+    assert b"\n#" not in sent and len(sent) < 0.8 * len(PROBE.read_bytes())
+    assert [line for line in PROBE.read_bytes().splitlines() if not line.lstrip().startswith(b"#")] == sent.splitlines()
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
