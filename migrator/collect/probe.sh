@@ -205,7 +205,7 @@ done; :'
     rsect proc_net_udp cat /proc/net/udp
     rsect proc_net_udp6 cat /proc/net/udp6
     if command -v ip >/dev/null 2>&1; then rsect ip_addr ip -o addr show; fi
-    rsect proc_net_if_inet6 cat /proc/net/if_inet6
+    rsect proc_net_if_inet6 rd /proc/net/if_inet6
     rsect proc_net_fib_trie cat /proc/net/fib_trie
     rsect mounts cat /proc/mounts
   } | head -c 35651584
