@@ -7,6 +7,7 @@ a person watching sees it live.
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 import logging
 import os
 import secrets
@@ -264,30 +265,67 @@ def record_host(settings: Mapping[str, Any], host: Host) -> dict[str, Section]:
     return collect(settings, _target(host, CredentialCipher(settings)), host.become).sections
 
 
-def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
-              progress: Progress | None = None, tracker: ScanProgress | None = None) -> bool:
-    """Scan one host; record the outcome on its ScanHost row. True when it succeeded. With a
-    `tracker` (run_scan's), stage changes and the cancel check go through it in batches."""
+@dataclass(frozen=True)
+class Prepared:
+    """What scanning one host needs from the database, read before its turn: its name, its row's
+    host id, how to log in (or why that cannot be worked out)."""
+    name: str
+    host_id: int
+    become: str
+    target: SSHTarget | None
+    error: MigratorError | None = None
+
+
+def _prepare(host: Host, cipher: CredentialCipher) -> Prepared:
+    try:
+        return Prepared(host.name, host.id, host.become, _target(host, cipher))
+    except MigratorError as exc:
+        return Prepared(host.name, host.id, host.become, None, exc)
+
+
+_LOGIN = (joinedload(ScanHost.host).options(joinedload(Host.credential), joinedload(Host.jump_host),
+                                            selectinload(Host.groups).joinedload(HostGroup.credential)),)
+
+
+def prepare_all(db: Database, settings: Mapping[str, Any], scan_host_ids: list[int]) -> dict[int, Prepared]:
+    """Every host's login for run_scan, in a few queries instead of several per host."""
+    cipher, out = CredentialCipher(settings), {}
+    with db.session() as s:
+        for i in range(0, len(scan_host_ids), 500):
+            chunk = scan_host_ids[i:i + 500]
+            for row in s.scalars(select(ScanHost).where(ScanHost.id.in_(chunk)).options(*_LOGIN)):
+                out[row.id] = _prepare(row.host, cipher)
+    return out
+
+
+def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int, progress: Progress | None = None,
+              tracker: ScanProgress | None = None, prepared: Prepared | None = None) -> bool:
+    """Scan one host; record the outcome on its ScanHost row. True when it succeeded. Under
+    run_scan, its `tracker` writes the start and stage changes and reads the cancel flag in
+    batches, and the login was `prepared` before; alone, each goes to the database as it happens."""
     notify = progress or (lambda *a: None)
-    with db.session() as s:             # the host and what its login needs, in one query
-        row = s.get(ScanHost, scan_host_id, options=[
-            joinedload(ScanHost.scan),
-            joinedload(ScanHost.host).options(joinedload(Host.credential), joinedload(Host.jump_host),
-                                              selectinload(Host.groups).joinedload(HostGroup.credential))])
-        if row.status == "cancelled" or row.scan.cancel_requested_at is not None:
-            row.status, row.error_kind, row.error = "cancelled", "cancelled", "scan cancelled"
-            row.finished_at = row.finished_at or utcnow()     # cancelled before its turn: not scanned
-            return False
-        host = row.host
-        name = host.name
-        try:
-            target = _target(host, CredentialCipher(settings))
-        except MigratorError as exc:
-            message = printable(str(exc))
-            row.status, row.error, row.error_kind, row.finished_at = "failed", message, exc.kind, utcnow()
-            notify(name, "failed", message)
-            return False
-        row.status, row.stage, row.started_at = "running", "connecting", utcnow()
+    started_at = utcnow()
+    if prepared is None:
+        with db.session() as s:             # the host and what its login needs, in one query
+            row = s.get(ScanHost, scan_host_id, options=[joinedload(ScanHost.scan), *_LOGIN])
+            cancelled = row.status == "cancelled" or row.scan.cancel_requested_at is not None
+            prepared = _prepare(row.host, CredentialCipher(settings))
+            if not cancelled and prepared.error is None:
+                row.status, row.stage, row.started_at = "running", "connecting", started_at
+    else:
+        cancelled = tracker is not None and tracker.cancelled.is_set()
+    if cancelled:                           # cancelled before its turn: not scanned at all
+        _set(db, scan_host_id, status="cancelled", error_kind="cancelled", error="scan cancelled",
+             finished_at=utcnow())
+        return False
+    name, target = prepared.name, prepared.target
+    if target is None:
+        message = printable(str(prepared.error))
+        _set(db, scan_host_id, status="failed", error=message, error_kind=prepared.error.kind, finished_at=utcnow())
+        notify(name, "failed", message)
+        return False
+    if tracker is not None:
+        tracker.start(scan_host_id, started_at)
     hops, jump = [], target.jump
     while jump is not None:             # the bastions, nearest to this machine first
         hops.insert(0, jump.name or f"{jump.address}:{jump.port}")
@@ -302,36 +340,42 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int,
         notify(name, label, detail)
 
     try:
-        return _scan_connected(db, settings, scan_host_id, name, target, host.become, stage, notify, row.host_id)
+        return _scan_connected(db, settings, scan_host_id, prepared, started_at, stage, notify)
     finally:
         if tracker is not None:
             tracker.forget(scan_host_id)
 
 
-def _scan_connected(db: Database, settings: Mapping[str, Any], scan_host_id: int, name: str, target: SSHTarget,
-                    become: str, stage: Callable[[str, str], None], notify: Progress, host_id: int) -> bool:
-    """scan_host's part after the login is known: collect, analyze, store; every outcome recorded."""
-    started = time.monotonic()
+def _scan_connected(db: Database, settings: Mapping[str, Any], scan_host_id: int, prepared: Prepared,
+                    started_at: datetime, stage: Callable[[str, str], None], notify: Progress) -> bool:
+    """scan_host's part once the login is known: collect, analyze, store; every outcome recorded
+    (with the start time too: a tracker may not have written it yet)."""
+    name, started = prepared.name, time.monotonic()
+
+    def finish(**fields: Any) -> None:
+        with db.session() as s:
+            row = s.get(ScanHost, scan_host_id)
+            row.started_at = row.started_at or started_at
+            for k, v in fields.items():
+                setattr(row, k, v)
 
     try:
-        got = _collect_with_retries(settings, target, become, stage, notify, name)
+        got = _collect_with_retries(settings, prepared.target, prepared.become, stage, notify, name)
     except CollectionError as exc:
         message = printable(str(exc))
         status = "cancelled" if isinstance(exc, ScanCancelled) else "failed"
-        _set(db, scan_host_id, status=status, stage=None, error=message, error_kind=exc.kind,
-             finished_at=utcnow())
+        finish(status=status, stage=None, error=message, error_kind=exc.kind, finished_at=utcnow())
         notify(name, status, message)
         return False
     try:
         stage("analyzing", "")
     except ScanCancelled:
-        _set(db, scan_host_id, status="cancelled", stage=None, error="scan cancelled", error_kind="cancelled",
-             finished_at=utcnow())
+        finish(status="cancelled", stage=None, error="scan cancelled", error_kind="cancelled", finished_at=utcnow())
         notify(name, "cancelled", "scan cancelled")
         return False
     if got.newly_pinned:
         with db.session() as s:
-            h = s.get(Host, host_id)
+            h = s.get(Host, prepared.host_id)
             h.host_key, h.host_key_pinned_at = got.host_key, utcnow()
     with db.session() as s:
         row = s.get(ScanHost, scan_host_id)
@@ -339,6 +383,7 @@ def _scan_connected(db: Database, settings: Mapping[str, Any], scan_host_id: int
                                   duration_s=round(time.monotonic() - started, 3), bytes_in=got.bytes_in,
                                   findings=got.findings)
         row.status, row.stage, row.finished_at = "done", None, utcnow()
+        row.started_at = row.started_at or started_at
     stateful = sum(1 for a in findings.applications if a.stateful)
     unseen = f"; not seen: {'; '.join(findings.missing)}" if findings.missing else ""
     notify(name, "done", f"{len(findings.applications)} application(s), {stateful} stateful{unseen}")
@@ -382,22 +427,25 @@ def run_scan(db: Database, settings: Mapping[str, Any], scan_id: int,
     """Scan every host of a scan in parallel (up to SCAN_WORKERS); return the final status."""
     with db.session() as s:
         scan = s.get(Scan, scan_id)
-        if scan.cancel_requested_at is None:      # a scan cancelled while queued stays cancelled
+        cancelled = scan.cancel_requested_at is not None
+        if not cancelled:                         # a scan cancelled while queued stays cancelled
             scan.status, scan.started_at = "running", utcnow()
             scan.runner = runner_id()
         ids = [h.id for h in scan.hosts]
     workers = max(1, min(int(settings["SCAN_WORKERS"]), len(ids) or 1))
 
+    prepared = prepare_all(db, settings, ids)
+
     def one(scan_host_id: int) -> bool:
         try:
-            return scan_host(db, settings, scan_host_id, progress, tracker)
+            return scan_host(db, settings, scan_host_id, progress, tracker, prepared.get(scan_host_id))
         except Exception as exc:  # a bug must fail one host, not the scan: record it and go on
             log.exception("scan of scan_host %s failed unexpectedly", scan_host_id)
             _set(db, scan_host_id, status="failed", stage=None, error_kind="internal",
                  error=f"internal error while scanning: {type(exc).__name__}", finished_at=utcnow())
             return False
 
-    with ScanProgress(db, scan_id) as tracker, \
+    with ScanProgress(db, scan_id, cancelled=cancelled) as tracker, \
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool:
         results = list(pool.map(one, ids))
     status = "done" if all(results) else ("failed" if not any(results) else "partial")
