@@ -259,8 +259,8 @@ def hosts_list(obj: Context, as_json: bool) -> None:
     if not rows:
         click.echo("no hosts yet: add one with `migrator hosts add NAME --address ADDRESS --key KEYFILE`")
         return
-    width = max(len(r["name"]) for r in rows)
-    target_width = max(len(f"{r['address']}:{r['port']}") for r in rows)
+    width = max(len("NAME"), *(len(r["name"]) for r in rows))
+    target_width = max(len("ADDRESS"), *(len(f"{r['address']}:{r['port']}") for r in rows))
     jumps = [_jump_column(r) for r in rows]       # a JUMP column once some host has a jump host
     jump_width = max(len("JUMP"), *(len(j) for j in jumps)) if any(j != "-" for j in jumps) else 0
     head = f"{'JUMP':<{jump_width}}  " if jump_width else ""
@@ -595,7 +595,7 @@ def _read_overrides(path: str) -> dict:
     try:
         data = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"overrides file {path}: {exc}", "overrides") from None
+        raise InputError(f"overrides file {path}: {printable(str(exc), 300)}", "overrides") from None
     if not isinstance(data, dict):
         raise InputError(f"overrides file {path}: expected a mapping of workload ids to changes", "overrides")
     return data

@@ -2,7 +2,8 @@
 
     MigratorError
     ├── InputError            bad input from a user or a file (names the field)
-    │   └── NotFound          a referenced record does not exist
+    │   ├── NotFound          a referenced record does not exist
+    │   └── Conflict          the change clashes with other records (a bastion still in use)
     ├── CollectionError       a host could not be inventoried (kind says why)
     │   ├── ConnectError      unreachable, refused, DNS, connect timeout
     │   ├── AuthError         login refused, no usable key, sudo refused
@@ -30,6 +31,10 @@ class InputError(MigratorError):
 
 class NotFound(InputError):
     kind = "not-found"
+
+
+class Conflict(InputError):
+    kind = "conflict"
 
 
 class CollectionError(MigratorError):

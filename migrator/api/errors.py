@@ -7,7 +7,7 @@ from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from migrator.api import bp
-from migrator.errors import InputError, MigratorError, NotFound
+from migrator.errors import Conflict, InputError, MigratorError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,8 @@ def problem(status: int, title: str, detail: str, **extra):
 def _migrator_error(exc: MigratorError):
     if isinstance(exc, NotFound):
         return problem(404, "Not found", str(exc))
+    if isinstance(exc, Conflict):
+        return problem(409, "Conflict", str(exc), **({"errors": exc.errors} if exc.errors else {}))
     if isinstance(exc, InputError):
         extra = {"errors": exc.errors} if exc.errors else {}
         return problem(422, "Invalid input", str(exc), **extra)

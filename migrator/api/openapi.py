@@ -210,6 +210,7 @@ _ERRORS = {
     403: "the token's role may not do this",
     404: "no such record",
     405: "method not allowed (Allow lists the methods)",
+    409: "the change clashes with other records (the detail names them)",
     413: "the request body is too large",
     415: "the request body is not of a supported media type",
     422: "invalid input: `errors` names each bad field or parameter",

@@ -82,7 +82,8 @@ def update_host(host_id: int):
 
 @bp.delete(f"/hosts/{HOST_ID}")
 @operation(role="admin", summary="Remove a host with its scans and findings", tags=["hosts"],
-           params=[path_id("host_id", "host")], responses={204: None})
+           description="Refused (409) while the host is the jump host of another host or of a group.",
+           params=[path_id("host_id", "host")], responses={204: None}, errors=(409,))
 def delete_host(host_id: int):
     with get_db(current_app).session() as s:
         hosts.remove_host(s, hosts.get_host(s, host_id))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from migrator.credentials import CredentialCipher
 from migrator.db import flush_unique
-from migrator.errors import InputError, NotFound
+from migrator.errors import Conflict, InputError, NotFound
 from migrator.models import Host, HostGroup
 from migrator.text import printable
 from migrator.services import audit
@@ -371,6 +371,7 @@ def remove_hosts(session: Session, hosts: list[Host]) -> None:
     named as the jump host of a host or group that stays is refused: removing it would quietly make
     them connect directly (or through another group's jump host), past the bastion."""
     going = {h.id for h in hosts}
+    refused = []
     for host in hosts:
         users, groups = jump_users(session, host)
         users = [u for u in users if u.id not in going]
@@ -380,9 +381,11 @@ def remove_hosts(session: Session, hosts: list[Host]) -> None:
                 named.append("hosts " + some_names([u.name for u in users]))
             if groups:
                 named.append("groups " + some_names([g.name for g in groups]))
-            raise InputError(f"host {printable(host.name, 60)!r} is the jump host of {' and '.join(named)}: give them another "
-                             "jump host or clear theirs first (`migrator hosts jump NAME --clear`, or "
-                             "`--group NAME --clear`)", "jump")
+            refused.append(f"host {printable(host.name, 60)!r} is the jump host of {' and '.join(named)}")
+    if refused:
+        raise Conflict("; ".join(refused[:5]) + (f"; and {len(refused) - 5} more" if len(refused) > 5 else "")
+                       + ": give them another jump host or clear theirs first (`migrator hosts jump NAME --clear`, "
+                       "or `--group NAME --clear`)", "jump")
     for host in hosts:
         audit.record(session, "host.delete", host.name, host_id=host.id)
         session.delete(host)
@@ -724,6 +727,12 @@ def _find_jump_for_import(session: Session, spec: str, ref: str, port: int | Non
         return in_file[0]
     if in_db:
         return in_db[0]
+    if port is not None:                # the host is there, on another port
+        other = new.get(ref) or session.scalar(select(Host).where(Host.name == ref[:255]))
+        if other is not None:
+            other_port = other["port"] if isinstance(other, dict) else other.port
+            raise ValueError(f"jump {printable(spec, 80)!r}: host {printable(ref, 60)!r} is reached on port "
+                             f"{other_port}, not {port}: name it without the port, or change its port")
     raise ValueError(f"jump {printable(spec, 80)!r} matches no host in this import or the inventory: add the "
                      "bastion as a host first (its address, user and key), then name it as the jump host")
 

@@ -32,6 +32,21 @@ def test_host_jump_set_shown_cleared_and_refused_loops(client):
     assert r.status_code == 200 and r.json["jump"] is None and r.json["effective_jump"] is None
 
 
+def test_a_bastion_in_use_is_not_deleted(client, cli):
+    b1, b2 = _host(client, "bastion-1", "10.213.80.5"), _host(client, "bastion-2", "10.213.80.6")
+    _host(client, "db-1", "10.213.81.7", jump="bastion-1")
+    _host(client, "db-2", "10.213.81.8", jump="bastion-2")
+    r = client.delete(f"/api/v1/hosts/{b1['id']}")
+    assert r.status_code == 409 and r.json["title"] == "Conflict", r.json
+    assert r.json["detail"].startswith("host 'bastion-1' is the jump host of hosts db-1: give them another jump host")
+    assert client.get(f"/api/v1/hosts/{b1['id']}").status_code == 200
+    r = cli("hosts", "remove", "bastion-1", "bastion-2", "--yes")        # every refusal is named
+    assert r.exit_code == 1 and "host 'bastion-1' is the jump host of hosts db-1; host 'bastion-2' is the jump " \
+                                "host of hosts db-2:" in r.output, r.output
+    assert cli("hosts", "remove", "bastion-2", "db-2", "--yes").exit_code == 0
+    assert client.get(f"/api/v1/hosts/{b2['id']}").status_code == 404
+
+
 def test_group_jump_host(client):
     bastion = _host(client, "bastion-1", "10.213.80.5")
     db1 = _host(client, "db-1", "10.213.81.7")

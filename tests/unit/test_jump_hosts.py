@@ -253,6 +253,8 @@ def test_import_jump_errors_are_clear_and_nothing_is_added(db, cipher):
         ([{"name": "a", "address": "10.213.81.1", "ansible_ssh_common_args": "-J b1,b2"}], "chain of jump hosts"),
         ([{"name": "a", "address": "10.213.81.1"}, {"name": "b", "address": "10.213.81.1"},
           {"name": "c", "address": "10.213.81.3", "jump": "10.213.81.1"}], "matches several hosts (a, b)"),
+        ([{"name": "a", "address": "10.213.81.1", "jump": "b:2222"}, {"name": "b", "address": "10.213.81.2"}],
+         "jump 'b:2222': host 'b' is reached on port 22, not 2222"),
         ([{"name": "a", "address": "10.213.81.1", "jump": "b:99999"}, {"name": "b", "address": "10.213.81.2"}],
          "jump 'b:99999': port 99999 is not between 1 and 65535"),
         ([{"name": "a", "address": "10.213.81.1", "ansible_ssh_common_args": "-J deploy@10.213.81.2"},
