@@ -8,6 +8,7 @@ from migrator import get_db
 from migrator.api import bp
 from migrator.api.errors import problem
 from migrator.services import audit, tokens
+from migrator.text import printable
 
 
 def _unauthorized(detail: str, error: str | None = None):
@@ -37,4 +38,8 @@ def _authenticate():
     if not tokens.allows(g.token_role, needed):
         return problem(403, "Forbidden", f"this operation needs the {needed} role; the token "
                                          f"{g.token_name!r} has the {g.token_role} role")
+    bad = sorted(k for k, v in request.args.items(multi=True) if "\x00" in v)
+    if bad:             # no text column of PostgreSQL holds one: refused here, for every filter
+        return problem(422, "Invalid input", "a query parameter holds a NUL character",
+                       errors={printable(k, 64): "must not hold a NUL character" for k in bad})
     return None

@@ -35,6 +35,8 @@ def _load_user():
             # a very long address is not carried through the login (it would not fit in the redirect)
             return redirect(url_for("web.login", next=back) if len(back) <= MAX_NEXT else url_for("web.login"))
         abort(401)
+    if any("\x00" in v for v in request.values.values()):
+        abort(400, "a field or query parameter holds a NUL character")   # no database text holds one
     return None
 
 

@@ -119,3 +119,10 @@ def test_cli_audit_lines_cannot_be_forged(cli, app):
     lines = cli("audit").output.splitlines()
     assert [line.split()[2] for line in lines] == ["override.set", "token.create"], lines   # no forged line
     assert "\x1b" not in lines[0] and "rh/app 2099-01-01T00:00:00" in lines[0], lines
+
+
+def test_filters_holding_a_nul_are_refused_not_a_server_error(client):
+    for path in ("/api/v1/audit?action=host.%00x", "/api/v1/audit?actor=a%00", "/api/v1/applications?software=r%00"):
+        r = client.get(path)
+        assert r.status_code == 422 and r.mimetype == "application/problem+json", (path, r.status_code)
+        assert "NUL" in r.json["detail"]

@@ -218,3 +218,12 @@ def test_viewer_sees_no_forms_it_cannot_use(viewer_ui):
     page = viewer_ui.get("/inventory").data
     assert b"Add a host" not in page and b"Import an inventory" not in page and b"Scan the ticked" not in page
     assert b"Ask an admin" in page
+
+
+def test_a_nul_in_a_filter_is_a_bad_request_not_a_server_error(app):
+    from tests.web.helpers import login, make_user
+    make_user(app, "nul-admin", "admin")
+    ui = app.test_client(token=None)
+    login(ui, "nul-admin")
+    for path in ("/inventory?q=a%00b", "/?software=r%00", "/audit?action=x%00"):
+        assert ui.get(path).status_code == 400, path
