@@ -26,6 +26,7 @@ from typing import Callable
 import paramiko
 
 from migrator.errors import AuthError, ConnectError, HostKeyError, ProbeError
+from migrator.text import printable
 
 # paramiko logs every failed handshake with a traceback from its transport thread; each
 # failure reaches the user once, as one plain-words error of ours, so its own log stays quiet.
@@ -116,7 +117,12 @@ def _resolve(target: SSHTarget, ssh_config_path: str | None) -> tuple[str, int, 
         except (OSError, paramiko.SSHException, ValueError) as exc:
             raise ConnectError(f"cannot read SSH config {ssh_config_path}: {exc}") from exc
         host = cfg.get("hostname", host)
-        port = port or int(cfg.get("port", 22))
+        if port in (None, 22) and "port" in cfg:   # the inventory's default port: the config may say better
+            try:
+                port = int(cfg["port"])
+            except ValueError:
+                raise ConnectError(f"SSH config {ssh_config_path}: Port {printable(cfg['port'], 40)!r} "
+                                   f"for {printable(target.address, 80)} is not a number") from None
         user = user or cfg.get("user")
         identities = [str(Path(p).expanduser()) for p in cfg.get("identityfile", [])]
     return host, port or 22, user or "root", identities

@@ -112,3 +112,13 @@ def test_known_hosts_is_parsed_once_per_version_of_the_file(tmp_path):
     path.write_text(f"10.213.66.10 ssh-ed25519 {key_b}\n")   # changed (size or mtime): read again
     os.utime(path, ns=(1, 1))
     assert _known_hosts(str(path)).lookup("10.213.66.10")["ssh-ed25519"].get_base64() == key_b
+
+
+def test_ssh_config_port_applies_to_hosts_on_the_default_port(tmp_path):
+    from migrator.collect.ssh import _resolve
+    config = tmp_path / "config"
+    config.write_text("Host cfghost\n  HostName 127.0.0.1\n  Port 18422\n  User ops\n\nHost badport\n  Port x\n")
+    assert _resolve(SSHTarget(address="cfghost", port=22), str(config))[:3] == ("127.0.0.1", 18422, "ops")
+    assert _resolve(SSHTarget(address="cfghost", port=2200), str(config))[:3] == ("127.0.0.1", 2200, "ops")
+    with pytest.raises(ConnectError, match="Port 'x' for badport is not a number"):
+        _resolve(SSHTarget(address="badport", port=22), str(config))
