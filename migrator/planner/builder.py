@@ -56,10 +56,17 @@ def build_plan(hosts: Sequence[tuple[str, HostFindings]], overrides: Mapping[str
     for unit in groups.units(hosts, estate):
         workload = _plan_unit(unit, estate)
         changes: dict = {}
+        excluded_by = []
         for ref in dict.fromkeys((workload.id,) + workload.refs):
-            changes.update(overrides.pop(ref, {}))
+            found = overrides.pop(ref, {})
+            changes.update(found)
+            if found.get("exclude"):
+                excluded_by.append(ref)
         if changes.get("exclude"):
-            notes.append(f"{workload.id}: excluded by override")
+            others = [m for m in dict.fromkeys((workload.id,) + workload.refs) if m not in excluded_by]
+            whole = f", and with it {', '.join(others)} (one {workload.kind}: an override of any member is the " \
+                    "whole workload's)" if others else ""
+            notes.append(f"{', '.join(excluded_by)}: excluded by override{whole}")
             continue
         if changes:
             workload = apply_override(workload, changes)

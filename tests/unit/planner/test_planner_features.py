@@ -183,7 +183,8 @@ def test_override_by_any_member_reaches_the_cluster():
     pg = next(w for w in plan.workloads if w.name == "postgresql")
     assert {v.storage_class for v in pg.volumes} == {"fast"}
     assert "etcd" not in {w.name for w in plan.workloads}
-    assert "kv-1/etcd.service: excluded by override" in plan.notes
+    assert ("kv-3/etcd.service: excluded by override, and with it kv-1/etcd.service, kv-2/etcd.service (one "
+            "StatefulSet: an override of any member is the whole workload's)") in plan.notes
 
 
 def test_replicas_override_keeps_out_the_autoscaler():
