@@ -145,7 +145,7 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
               help="Scans this worker runs at once (each scans its hosts in parallel too).")
 @click.pass_obj
 def worker(obj: Context, concurrency: int) -> None:
-    """Run scans handed over by services with MIGRATOR_JOBS=celery (Celery over CELERY_BROKER_URL)."""
+    """Run scans handed over by services with MIGRATOR_JOBS=celery (Celery over MIGRATOR_CELERY_BROKER_URL)."""
     from migrator.tasks import celery_app
 
     obj.db     # the database is upgraded before the first scan arrives
@@ -180,7 +180,7 @@ def hosts_add(obj: Context, name, address, port, username, key_path, agent, ask_
     if jump:
         data["jump"] = jump
     if ask_password:
-        data["password"] = click.prompt(f"password for {username or 'root'}@{data['address']}", hide_input=True)
+        data["password"] = _secret(f"password for {username or 'root'}@{data['address']}")
     with obj.db.session() as s:
         host = hosts.add_host(s, CredentialCipher(obj.config), data)
         via = f" through jump host {host.jump_host.name}" if host.jump_host else ""
@@ -303,7 +303,10 @@ def hosts_accept_key(obj: Context, host_ref: str) -> None:
     with obj.db.session() as s:
         (host,) = hosts.find_hosts(s, [host_ref])
         old = hosts.accept_new_host_key(s, host)
-    click.echo(f"{host_ref}: key {old or '(none)'} unpinned; the next scan pins the key the host presents")
+    if old is None:
+        click.echo(f"{host_ref}: no key was pinned; the next scan pins the key the host presents")
+    else:
+        click.echo(f"{host_ref}: key {old} unpinned; the next scan pins the key the host presents")
 
 
 @main.group("tokens")
@@ -359,8 +362,21 @@ def users_group() -> None:
     """Users of the web UI (local admin access: no login needed here)."""
 
 
+def _secret(prompt: str, confirm: bool = False) -> str:
+    """A password: asked for on a terminal (twice with `confirm`), else read as a line (twice) from
+    stdin, as a script pipes it, without getpass's warning that it cannot hide what is typed."""
+    if sys.stdin.isatty():
+        return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+    first = sys.stdin.readline().rstrip("\r\n")
+    if confirm and sys.stdin.readline().rstrip("\r\n") != first:
+        raise InputError("the two passwords read from stdin differ", "password")
+    if not first:
+        raise InputError("no password on stdin", "password")
+    return first
+
+
 def _ask_password() -> str:
-    return click.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
+    return _secret("password", confirm=True)
 
 
 @users_group.command("create")

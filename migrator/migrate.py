@@ -1,6 +1,8 @@
 """Run Alembic from inside migrator: upgrade to the newest revision, or check for drift."""
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from pathlib import Path
 
@@ -24,7 +26,10 @@ def alembic_config(url: str):
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (creating the SQLite file's folder if needed)."""
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # a new database: its owner's alone (hashes, findings)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     if revision == "head" and current_revision(url) == head_revision():
         return          # nothing to do: Alembic (and its imports) would only say so more slowly
     from alembic import command

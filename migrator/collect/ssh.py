@@ -38,8 +38,10 @@ def handshake_problem(exc: BaseException, timeout: float, elapsed: float) -> str
     text = str(exc)
     if "codec" in text or "Indecipherable" in text:
         return "the server did not answer like an SSH server (unreadable banner)"
-    if "protocol banner" in text or ("No existing session" in text and elapsed >= timeout * 0.9):
+    if ("protocol banner" in text or "No existing session" in text) and elapsed >= timeout * 0.9:
         return f"no SSH answer within {timeout:g} s: is an SSH server listening on this port?"
+    if "protocol banner" in text:       # at once: something else answers there (a web server, say)
+        return "the server did not answer like an SSH server (no SSH banner): is this the SSH port?"
     if isinstance(exc, EOFError) or "No existing session" in text or not text:
         return "the server closed the connection during the SSH handshake"
     if "Incompatible" in text or "no acceptable" in text.lower():

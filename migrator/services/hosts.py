@@ -106,7 +106,7 @@ def validate_host(data: Mapping[str, Any], partial: bool = False) -> dict[str, A
     """Check and normalise host fields; raise one InputError naming every bad field."""
     errors: dict[str, str] = {}
     for field in sorted(set(data) - set(FIELDS)):
-        errors[field] = f"unknown field {field[:40]!r}; known fields: {', '.join(FIELDS)}"
+        errors[field] = f"unknown field {field[:40]!r}; known fields: {', '.join(FIELDS + RELATIONS)}"
     out: dict[str, Any] = {}
     for field, check in CHECKS.items():
         present = field in data and data[field] is not None

@@ -86,3 +86,9 @@ def test_the_head_read_from_the_files_is_alembics(tmp_path):
     assert migrate.current_revision(url) == "0004"
     migrate.upgrade(url)
     assert migrate.current_revision(url) == migrate.head_revision()
+
+
+def test_a_new_sqlite_database_is_its_owners_alone(tmp_path):
+    from migrator import migrate
+    migrate.upgrade(f"sqlite:///{tmp_path}/new/m.db")
+    assert oct((tmp_path / "new" / "m.db").stat().st_mode & 0o777) == "0o600"

@@ -161,6 +161,8 @@ def test_hosts_list_remove_accept_key_and_filters(cli, app):
     assert r.exit_code == 0 and "unpinned" in r.output
     with get_db(app).session() as s:
         assert s.query(Host).filter_by(name="app-1").one().host_key is None
+    r = cli("hosts", "accept-key", "app-1")
+    assert r.exit_code == 0 and "app-1: no key was pinned; the next scan pins" in r.output
     r = cli("hosts", "remove", "app-1", "--yes")
     assert r.exit_code == 0 and "removed app-1" in r.output
     with get_db(app).session() as s:

@@ -85,6 +85,26 @@ def test_garbage_banner_says_not_ssh():
     assert "\x1b" not in str(caught.value)
 
 
+def test_a_web_server_on_the_ssh_port_is_named_at_once():
+    """Something else answers and hangs up at once: said so, not 'no answer within 10 s'."""
+    import socket as socket_
+
+    srv = socket_.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def answer():
+        conn, _ = srv.accept()
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        conn.close()
+        srv.close()
+    threading.Thread(target=answer, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(ConnectError, match="did not answer like an SSH server .no SSH banner.: is this the SSH port"):
+        SSHSession(SSHTarget("127.0.0.1", srv.getsockname()[1]), connect_timeout=10).connect()
+    assert time.monotonic() - started < 5
+
+
 def test_passphrase_protected_key_is_named(tmp_path):
     import subprocess
     key = tmp_path / "k"

@@ -32,3 +32,12 @@ def test_users_create_refuses_bad_input(cli):
     r = cli("users", "create", "BOB", "--role", "viewer", input=f"{PW}\n{PW}\n")
     assert r.exit_code == 1 and "exists already" in r.output
     assert cli("users", "disable", "nobody").exit_code == 1
+    r = cli("users", "create", "carol", "--role", "viewer", input=f"{PW}\n{PW}x\n")
+    assert r.exit_code == 1 and "the two passwords read from stdin differ" in r.output
+    r = cli("users", "create", "carol", "--role", "viewer", input="")
+    assert r.exit_code == 1 and "no password on stdin" in r.output
+
+
+def test_a_piped_password_gives_no_terminal_warning(cli):
+    r = cli("users", "create", "dave", "--role", "viewer", input=f"{PW}\n{PW}\n")
+    assert r.exit_code == 0 and "echo" not in r.output.lower() and "Warning" not in r.output, r.output
