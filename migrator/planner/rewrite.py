@@ -153,7 +153,7 @@ def rewrite_peer_args(args: Sequence[str], targets: Mapping[tuple[str, int], str
     notes: list[str] = []
     out = []
     for arg in args:
-        new = arg
+        new = _libpq_hosts(arg, targets)
         for port, services in sorted(by_port.items()):
             words = sorted(services, key=lambda a: (-len(a), a))
             pattern = re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, words)) + rf"):{port}(?!\d)")
@@ -162,3 +162,22 @@ def rewrite_peer_args(args: Sequence[str], targets: Mapping[tuple[str, int], str
             notes.append(f"argument {arg!r} now names the Service: {new!r}")
         out.append(new)
     return tuple(out), notes
+
+
+_LIBPQ_HOST = re.compile(r"(?<![\w.-])(host|hostaddr)\s*=\s*(['\"]?)([\w.:-]+)\2(?=\s|$)")
+_LIBPQ_PORT = re.compile(r"(?<![\w.-])port\s*=\s*(['\"]?)(\d{1,5})\1(?=\s|$)")
+
+
+def _libpq_hosts(arg: str, targets: Mapping[tuple[str, int], str]) -> str:
+    """A libpq keyword/value string ("host=10.0.0.5 port=5432 dbname=app"): its host (or hostaddr,
+    which must stay numeric, so it becomes host) names the Service of that address and port
+    (5432 when the string gives none)."""
+    if "=" not in arg or "host" not in arg:
+        return arg
+    port_match = _LIBPQ_PORT.search(arg)
+    port = int(port_match.group(2)) if port_match else 5432
+
+    def sub(m: re.Match) -> str:
+        service = targets.get((m.group(3), port))
+        return f"host={service}" if service else m.group(0)
+    return _LIBPQ_HOST.sub(sub, arg)

@@ -222,6 +222,20 @@ def test_peer_addresses_become_service_names():
     assert len(notes) == 2
 
 
+@pytest.mark.parametrize("arg,expected", [
+    ("host=10.0.0.1 port=5432 dbname=app user=webapp", "host=postgresql port=5432 dbname=app user=webapp"),
+    ("dbname=app host=10.0.0.1", "dbname=app host=postgresql"),                 # libpq's default port
+    ("hostaddr=10.0.0.1 port=5432", "host=postgresql port=5432"),
+    ("host='10.0.0.1' port='5432'", "host=postgresql port='5432'"),
+    ("host=10.0.0.1 port=5433", "host=10.0.0.1 port=5433"),                     # another server
+    ("host=10.0.0.11 port=5432", "host=10.0.0.11 port=5432"),                   # not in the inventory
+    ("ghost=10.0.0.1 port=5432", "ghost=10.0.0.1 port=5432"),
+])
+def test_libpq_connection_strings_name_the_service(arg, expected):
+    (new,), notes = rewrite_peer_args((arg,), {("10.0.0.1", 5432): "postgresql"})
+    assert new == expected and len(notes) == (new != arg)
+
+
 # -- export ----------------------------------------------------------------------------------
 def test_kustomize_tree_has_one_directory_per_wave():
     files = export_kustomize(build_plan(lab_estate(), namespace="shop"))
