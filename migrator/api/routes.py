@@ -260,8 +260,9 @@ def list_tokens():
 
 @bp.post("/tokens")
 @operation(role="admin", summary="Create an API token; its secret is shown this once", tags=["tokens"],
+           description="Refused (409) while a live token has the same name.",
            body="TokenInput", responses={201: ("the token with its secret", json_content(ref("NewToken")),
-                                               {"Location": {"schema": STR}})})
+                                               {"Location": {"schema": STR}})}, errors=(409,))
 def create_token():
     data = json_body(fields=("name", "role"))
     with get_db(current_app).session() as s:

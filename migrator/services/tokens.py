@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from migrator.errors import InputError, NotFound
+from migrator.errors import Conflict, InputError, NotFound
 from migrator.models import ApiToken, utcnow
 from migrator.services import audit
 
@@ -47,6 +47,9 @@ def validate_token_input(name: Any, role: Any) -> tuple[str, str]:
 def create_token(session: Session, name: Any, role: Any) -> tuple[ApiToken, str]:
     """A new token and its secret; the secret is not stored and cannot be shown again."""
     name, role = validate_token_input(name, role)
+    if session.scalar(select(ApiToken.id).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))) is not None:
+        # one live token per name: the audit log names the token that acted
+        raise Conflict(f"a token named {name!r} is in use: revoke it first, or choose another name", "name")
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=name, role=role, token_hash=hash_secret(secret), prefix=secret[:PREFIX_LENGTH])
     session.add(token)

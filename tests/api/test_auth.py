@@ -64,6 +64,8 @@ def test_token_lifecycle_over_the_api(client, anon_client, app):
     secret, token_id = r.json["secret"], r.json["id"]
     assert secret.startswith("mgr_") and r.json["prefix"] == secret[:12]
     assert r.headers["Location"].endswith(f"/api/v1/tokens/{token_id}")
+    dup = client.post("/api/v1/tokens", json={"name": "ci", "role": "admin"})
+    assert dup.status_code == 409 and dup.json["errors"] == {"name": dup.json["detail"]}
     with get_db(app).session() as s:
         row = s.get(ApiToken, token_id)
         assert row.token_hash == hashlib.sha256(secret.encode()).hexdigest()
@@ -89,6 +91,8 @@ def test_token_input_is_checked(client, body, field):
 
 def test_cli_tokens_need_no_token(cli):
     r = cli("tokens", "create", "deploy-bot", "--role", "planner")
+    again = cli("tokens", "create", "deploy-bot", "--role", "viewer")        # one live token per name
+    assert again.exit_code == 1 and "a token named 'deploy-bot' is in use: revoke it first" in again.output
     assert r.exit_code == 0, r.output
     secret = r.stdout.strip().splitlines()[-1]
     assert secret.startswith("mgr_")
