@@ -309,6 +309,65 @@ def hosts_accept_key(obj: Context, host_ref: str) -> None:
         click.echo(f"{host_ref}: key {old} unpinned; the next scan pins the key the host presents")
 
 
+@main.group("groups")
+def groups_group() -> None:
+    """Host groups: scanned together, sharing a credential or a jump host."""
+
+
+@groups_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def groups_list(obj: Context, as_json: bool) -> None:
+    """List groups with their hosts, credential and jump host."""
+    from migrator.models import HostGroup
+    from migrator.services import groups as groups_service
+
+    with obj.db.session() as s:
+        rows = [groups_service.group_dict(g) for g in s.query(HostGroup).order_by(HostGroup.name)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no groups yet: `migrator groups add NAME --host HOST ...`, or import an inventory with groups")
+        return
+    for r in rows:
+        extra = "".join(f"  {k} {r[k]['name']}" for k in ("credential", "jump") if r[k])
+        _echo(f"{r['id']:>4}  {r['name']}  ({len(r['hosts'])} host(s): "
+              f"{', '.join(h['name'] for h in r['hosts'][:10])}{' ...' if len(r['hosts']) > 10 else ''}){extra}")
+
+
+@groups_group.command("add")
+@click.argument("name")
+@click.option("--host", "host_refs", multiple=True, help="A member (name or id; repeatable).")
+@click.option("--description", default="", help="What the group is.")
+@click.option("--jump", help="The group's jump host (name or id): for members without their own.")
+@click.pass_obj
+def groups_add(obj: Context, name: str, host_refs: tuple[str, ...], description: str, jump: str | None) -> None:
+    """Create a group."""
+    from migrator.services import groups as groups_service
+
+    data = {"name": name, "description": description, "hosts": list(host_refs)}
+    if jump:
+        data["jump"] = jump
+    with obj.db.session() as s:
+        group = groups_service.create_group(s, data)
+        click.echo(f"group {group.id} ({group.name}) created with {len(group.hosts)} host(s)")
+
+
+@groups_group.command("remove")
+@click.argument("group_refs", nargs=-1, required=True)
+@click.pass_obj
+def groups_remove(obj: Context, group_refs: tuple[str, ...]) -> None:
+    """Remove groups (names or ids); their hosts stay."""
+    from migrator.services import groups as groups_service
+
+    with obj.db.session() as s:
+        chosen = groups_service.find_groups(s, list(group_refs))
+        for group in chosen:
+            groups_service.delete_group(s, group)
+    click.echo(f"removed {', '.join(g.name for g in chosen)}; their hosts stay")
+
+
 @main.group("tokens")
 def tokens_group() -> None:
     """API tokens (local admin access: no token needed here)."""

@@ -237,3 +237,21 @@ def test_apps_lists_a_port_bound_on_ipv4_and_ipv6_once(cli, settings):
     assert sorted(p["address"] for p in redis["ports"]) == ["0.0.0.0", "::"]     # both kept ...
     out = cli("apps", "--software", "redis").output
     assert "  ports: 6379/tcp (all)\n" in out, out                                # ... one port shown
+
+
+def test_groups_add_list_remove(cli):
+    assert cli("groups", "list").output.startswith("no groups yet")
+    for name, address in (("a", "10.213.66.21"), ("b", "10.213.66.22"), ("bastion-1", "10.213.66.23")):
+        assert cli("hosts", "add", name, "--address", address).exit_code == 0
+    r = cli("groups", "add", "private", "--host", "a", "--host", "b", "--jump", "bastion-1")
+    assert r.exit_code == 0 and "group 1 (private) created with 2 host(s)" in r.output, r.output
+    assert cli("groups", "add", "private").exit_code == 1
+    r = cli("groups", "add", "x", "--host", "nosuch")
+    assert r.exit_code == 1 and "no host with id or name 'nosuch'" in r.output
+    assert "private  (2 host(s): a, b)  jump bastion-1" in cli("groups", "list").output
+    rows = json.loads(cli("groups", "list", "--json").output)
+    assert [(g["name"], [h["name"] for h in g["hosts"]], g["jump"]["name"]) for g in rows] == [
+        ("private", ["a", "b"], "bastion-1")]
+    r = cli("groups", "remove", "private")
+    assert r.exit_code == 0 and "removed private; their hosts stay" in r.output
+    assert len(json.loads(cli("hosts", "list", "--json").output)) == 3
