@@ -182,16 +182,23 @@ def _env_value(name: str, value: str) -> str:
 def unit_environment(unit_file, configs) -> tuple[tuple[str, str, str], ...]:
     """(name, value, source) of the variables a unit sets with Environment= (source: the unit
     file) and EnvironmentFile= (source: that file; read files only), secrets redacted. A
-    variable set twice keeps its last value, an EnvironmentFile='s over Environment='s."""
+    variable set twice keeps its last value, an EnvironmentFile='s over Environment='s. A variable
+    that ExecStart expands ($DAEMON_ARGS, ${OPTS}) is left out: systemd put its value into the
+    command line the scan read, so it is in the workload's arguments already (where addresses are
+    rewritten), and as a variable it would carry one host's addresses to every pod."""
+    expanded = set(_EXPANDED.findall(" ".join(unit_file.exec_start)))
     env = {name: (name, _env_value(name, val), unit_file.path)
-           for name, val in unit_file.environment.items() if _ENV_NAME.fullmatch(name)}
+           for name, val in unit_file.environment.items() if _ENV_NAME.fullmatch(name) and name not in expanded}
     by_path = {c.path: c for c in configs}
     for path in environment_files(unit_file, configs):
         for setting in settings(ConfigFile(path, by_path[path].text, "keyvalue")):
-            if _ENV_NAME.fullmatch(setting.key):
+            if _ENV_NAME.fullmatch(setting.key) and setting.key not in expanded:
                 env.pop(setting.key, None)
                 env[setting.key] = (setting.key, _env_value(setting.key, setting.value), path)
     return tuple(env.values())
+
+
+_EXPANDED = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def config_texts(apps, configs) -> tuple[tuple[str, str], ...]:

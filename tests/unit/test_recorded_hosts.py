@@ -118,3 +118,19 @@ def test_config_texts_and_environment_of_the_lab_vm_are_redacted_and_planned():
     mounts = sts["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
     assert {"name": "config", "mountPath": "/etc/redis/redis.conf", "subPath": "redis.conf",
             "readOnly": True} in mounts
+
+
+def test_variables_expanded_into_execstart_are_the_command_line_not_the_environment():
+    """Debian's `ExecStart=/usr/bin/etcd $DAEMON_ARGS`: the value is in the command line already
+    (rewritten there for the pods); as a variable it would hand one host's addresses to every pod."""
+    from analyzers.host import unit_environment
+    from analyzers.parsers.configs import ConfigFile
+    from analyzers.parsers.unit_files import parse_unit
+    unit = parse_unit("/lib/systemd/system/etcd.service",
+                      "[Service]\nEnvironment=ETCD_UNSUPPORTED_ARCH=arm64 OPTS=-v\nEnvironmentFile=-/etc/default/etcd\n"
+                      "ExecStart=/usr/bin/etcd $DAEMON_ARGS ${OPTS}\n")
+    configs = [ConfigFile("/etc/default/etcd", 'DAEMON_ARGS="--name kv-1 --listen-peer-urls http://10.0.0.1:2380"\n'
+                                               "ETCD_NAME=kv-1\n", "keyvalue")]
+    assert unit_environment(unit, configs) == (
+        ("ETCD_UNSUPPORTED_ARCH", "arm64", "/lib/systemd/system/etcd.service"),
+        ("ETCD_NAME", "kv-1", "/etc/default/etcd"))
