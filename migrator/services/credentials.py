@@ -19,7 +19,7 @@ from migrator.services import audit
 
 KINDS = ("key", "password", "agent")
 FIELDS = ("name", "username", "kind", "key_path", "password")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}\Z")
 
 
 def validate_credential(data: Mapping[str, Any], partial: bool = False,

@@ -14,7 +14,7 @@ from migrator.services.hosts import MAX_ID, check_jumps, find_hosts, find_jump
 from migrator.text import printable
 from migrator.services import audit
 
-GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}\Z")
 FIELDS = ("name", "description", "hosts", "credential", "jump")
 
 

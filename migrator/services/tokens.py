@@ -23,7 +23,7 @@ ROLES = ("viewer", "planner", "admin")
 RANK = {role: i for i, role in enumerate(ROLES)}
 SECRET_PREFIX = "mgr_"
 PREFIX_LENGTH = 12
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,99}$")
+_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 ._@-]{0,98}[A-Za-z0-9._@-])?\Z")
 # last_used_at is written at most this often per token (every request would be a write)
 TOUCH_INTERVAL = timedelta(seconds=60)
 
@@ -36,7 +36,7 @@ def validate_token_input(name: Any, role: Any) -> tuple[str, str]:
     errors: dict[str, str] = {}
     if not isinstance(name, str) or not _NAME.match(name):
         errors["name"] = ("name must be 1-100 letters, digits, spaces, '.', '_', '@' or '-', "
-                          "starting with a letter or digit")
+                          "starting with a letter or digit and not ending in a space")
     if role not in ROLES:
         errors["role"] = f"role must be one of: {', '.join(ROLES)}"
     if errors:

@@ -15,7 +15,7 @@ from migrator.models import User, utcnow
 from migrator.services.tokens import RANK, ROLES
 from migrator.services import audit
 
-_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}\Z")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 

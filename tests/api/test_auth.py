@@ -116,3 +116,12 @@ def test_secrets_never_reach_the_log(client, caplog):
     client.post("/api/v1/hosts", json={"name": "p", "address": "10.0.0.1", "auth_method": "password",
                                        "password": "pw-in-log?"})
     assert secret not in caplog.text and "pw-in-log?" not in caplog.text
+
+
+def test_names_with_a_trailing_newline_or_space_are_refused(client):
+    """A regex `$` matches before a final newline: names must end where they seem to."""
+    assert client.post("/api/v1/tokens", json={"name": "ops\n", "role": "viewer"}).status_code == 422
+    assert client.post("/api/v1/tokens", json={"name": "ops ", "role": "viewer"}).status_code == 422
+    assert client.post("/api/v1/hosts", json={"name": "db-1\n", "address": "10.213.66.5"}).status_code == 422
+    assert client.post("/api/v1/groups", json={"name": "g\n"}).status_code == 422
+    assert client.post("/api/v1/credentials", json={"name": "c\n", "kind": "agent"}).status_code == 422
