@@ -1,5 +1,5 @@
-"""Progress of a running scan, written in batches: each host's start and stage changes (connecting,
-probing, measuring, analyzing) are kept in memory and written together a few times a second, and the
+"""Progress of a running scan, written in batches: each host's stage changes (connecting, probing,
+measuring, analyzing) are kept in memory and written together a few times a second, and the
 scan's cancel flag is read at the same time. A scan of many hosts then costs one small
 transaction per tick instead of two per host and stage, and a watcher still sees each stage
 within a fraction of a second.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
 
@@ -28,7 +27,6 @@ class ScanProgress:
         if cancelled:
             self.cancelled.set()
         self._pending: dict[int, str] = {}
-        self._starting: dict[int, datetime] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"scan-{scan_id}-progress", daemon=True)
@@ -51,28 +49,16 @@ class ScanProgress:
         with self._lock:
             self._pending[scan_host_id] = label
 
-    def start(self, scan_host_id: int, at: datetime) -> None:
-        """A host's scan began (written as running, connecting, unless it finished first)."""
-        with self._lock:
-            self._starting[scan_host_id] = at
-
     def forget(self, scan_host_id: int) -> None:
-        """The host finished: what still waits for it is not written after its final status."""
+        """The host finished: a stage still waiting is not written after its final status."""
         with self._lock:
             self._pending.pop(scan_host_id, None)
-            self._starting.pop(scan_host_id, None)
 
     def flush(self) -> None:
         """Write the waiting stages (only on hosts still running) and read the cancel flag."""
         with self._lock:
             pending, self._pending = self._pending, {}
-            starting, self._starting = self._starting, {}
         with self.db.session() as s:
-            if starting:                # only rows still queued: a cancelled or finished one stays so
-                s.connection().execute(
-                    update(ScanHost).where(ScanHost.id == bindparam("sid"), ScanHost.status == "queued")
-                    .values(status="running", stage="connecting", started_at=bindparam("at")),
-                    [{"sid": sid, "at": at} for sid, at in starting.items()])
             if pending:
                 s.connection().execute(
                     update(ScanHost).where(ScanHost.id == bindparam("sid"), ScanHost.status == "running")

@@ -122,11 +122,14 @@ def cancel_scan(session, scan: Scan) -> Scan:
     if scan.status not in ("queued", "running"):
         return scan
     now = utcnow()
-    audit.record(session, "scan.cancel", f"scan {scan.id}", scan_id=scan.id)
+    if scan.cancel_requested_at is None:
+        audit.record(session, "scan.cancel", f"scan {scan.id}", scan_id=scan.id)
     scan.cancel_requested_at = scan.cancel_requested_at or now
+    runner_gone = scan.status == "running" and _runner_gone(scan.runner)   # nobody will stop them
     for row in scan.hosts:
-        if row.status == "queued":
+        if row.status == "queued" or (row.status == "running" and runner_gone):
             row.status, row.error_kind, row.error, row.finished_at = "cancelled", "cancelled", "scan cancelled", now
+            row.stage = None
     if not any(row.status == "running" for row in scan.hosts):
         scan.status, scan.finished_at = "cancelled", scan.finished_at or now
     session.flush()
@@ -136,6 +139,8 @@ def cancel_scan(session, scan: Scan) -> Scan:
 def _set(db: Database, scan_host_id: int, **fields: Any) -> None:
     with db.session() as s:
         row = s.get(ScanHost, scan_host_id)
+        if row is None:         # its host was removed during the scan (the row went with it)
+            return
         for k, v in fields.items():
             setattr(row, k, v)
 
@@ -246,17 +251,21 @@ def is_transient(exc: CollectionError) -> bool:
 def _collect_with_retries(settings: Mapping[str, Any], target: SSHTarget, become: str,
                           stage: Callable[[str, str], None], notify: Progress, name: str) -> Collected:
     """collect(), tried again after transient failures: SCAN_RETRIES more times, waiting
-    SCAN_RETRY_BACKOFF seconds, doubled each time."""
+    SCAN_RETRY_BACKOFF seconds, doubled each time. A cancel stops it before and after each wait
+    (the stage callback raises ScanCancelled)."""
     retries, delay = int(settings["SCAN_RETRIES"]), float(settings["SCAN_RETRY_BACKOFF"])
     attempt = 0
     while True:
         try:
             return collect(settings, target, become, stage)
+        except ScanCancelled:
+            raise
         except CollectionError as exc:
             if attempt >= retries or not is_transient(exc):
                 raise
-            notify(name, "retrying", f"{printable(str(exc), 200)}; again in {delay:g} s")
+            stage("retrying", f"{printable(str(exc), 200)}; again in {delay:g} s")
         time.sleep(delay)
+        stage("connecting", f"attempt {attempt + 2}")
         attempt, delay = attempt + 1, delay * 2
 
 
@@ -301,22 +310,26 @@ def prepare_all(db: Database, settings: Mapping[str, Any], scan_host_ids: list[i
 def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int, progress: Progress | None = None,
               tracker: ScanProgress | None = None, prepared: Prepared | None = None) -> bool:
     """Scan one host; record the outcome on its ScanHost row. True when it succeeded. Under
-    run_scan, its `tracker` writes the start and stage changes and reads the cancel flag in
-    batches, and the login was `prepared` before; alone, each goes to the database as it happens."""
+    run_scan, the login was `prepared` before, the host is claimed (queued -> running) in one
+    statement, and its `tracker` writes stage changes and reads the cancel flag in batches;
+    alone, each goes to the database as it happens."""
     notify = progress or (lambda *a: None)
     started_at = utcnow()
     if prepared is None:
         with db.session() as s:             # the host and what its login needs, in one query
             row = s.get(ScanHost, scan_host_id, options=[joinedload(ScanHost.scan), *_LOGIN])
+            if row is None:                 # its host was removed before its turn
+                return False
             cancelled = row.status == "cancelled" or row.scan.cancel_requested_at is not None
             prepared = _prepare(row.host, CredentialCipher(settings))
             if not cancelled and prepared.error is None:
                 row.status, row.stage, row.started_at = "running", "connecting", started_at
-    else:
-        cancelled = tracker is not None and tracker.cancelled.is_set()
-    if cancelled:                           # cancelled before its turn: not scanned at all
-        _set(db, scan_host_id, status="cancelled", error_kind="cancelled", error="scan cancelled",
-             finished_at=utcnow())
+        if cancelled:                       # cancelled before its turn: not scanned at all
+            _set(db, scan_host_id, status="cancelled", error_kind="cancelled", error="scan cancelled",
+                 finished_at=utcnow())
+            return False
+    elif not _claim(db, scan_host_id, started_at):
+        notify(prepared.name, "cancelled", "not scanned: cancelled (or removed) before its turn")
         return False
     name, target = prepared.name, prepared.target
     if target is None:
@@ -324,8 +337,6 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int, prog
         _set(db, scan_host_id, status="failed", error=message, error_kind=prepared.error.kind, finished_at=utcnow())
         notify(name, "failed", message)
         return False
-    if tracker is not None:
-        tracker.start(scan_host_id, started_at)
     hops, jump = [], target.jump
     while jump is not None:             # the bastions, nearest to this machine first
         hops.insert(0, jump.name or f"{jump.address}:{jump.port}")
@@ -346,6 +357,16 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int, prog
             tracker.forget(scan_host_id)
 
 
+def _claim(db: Database, scan_host_id: int, started_at: datetime) -> bool:
+    """Take a queued host for scanning, in one statement: False when it is no longer queued (a
+    cancel marked it cancelled meanwhile, or its host was removed), and then it is left alone.
+    A claimed host is `running` at once, so a cancel never reports the scan over while it runs."""
+    with db.session() as s:
+        result = s.execute(update(ScanHost).where(ScanHost.id == scan_host_id, ScanHost.status == "queued")
+                           .values(status="running", stage="connecting", started_at=started_at))
+        return result.rowcount == 1
+
+
 def _scan_connected(db: Database, settings: Mapping[str, Any], scan_host_id: int, prepared: Prepared,
                     started_at: datetime, stage: Callable[[str, str], None], notify: Progress) -> bool:
     """scan_host's part once the login is known: collect, analyze, store; every outcome recorded
@@ -355,6 +376,8 @@ def _scan_connected(db: Database, settings: Mapping[str, Any], scan_host_id: int
     def finish(**fields: Any) -> None:
         with db.session() as s:
             row = s.get(ScanHost, scan_host_id)
+            if row is None:                 # its host was removed meanwhile
+                return
             row.started_at = row.started_at or started_at
             for k, v in fields.items():
                 setattr(row, k, v)
@@ -376,9 +399,13 @@ def _scan_connected(db: Database, settings: Mapping[str, Any], scan_host_id: int
     if got.newly_pinned:
         with db.session() as s:
             h = s.get(Host, prepared.host_id)
-            h.host_key, h.host_key_pinned_at = got.host_key, utcnow()
+            if h is not None:
+                h.host_key, h.host_key_pinned_at = got.host_key, utcnow()
     with db.session() as s:
         row = s.get(ScanHost, scan_host_id)
+        if row is None:
+            notify(name, "failed", "the host was removed during its scan: nothing stored")
+            return False
         findings = store_snapshot(s, row, got.probe.nonce, got.probe.output, got.sections, got.measured,
                                   duration_s=round(time.monotonic() - started, 3), bytes_in=got.bytes_in,
                                   findings=got.findings)
@@ -433,8 +460,7 @@ def run_scan(db: Database, settings: Mapping[str, Any], scan_id: int,
             scan.runner = runner_id()
         ids = [h.id for h in scan.hosts]
     workers = max(1, min(int(settings["SCAN_WORKERS"]), len(ids) or 1))
-
-    prepared = prepare_all(db, settings, ids)
+    prepared: dict[int, Prepared] = {}
 
     def one(scan_host_id: int) -> bool:
         try:
@@ -445,15 +471,28 @@ def run_scan(db: Database, settings: Mapping[str, Any], scan_id: int,
                  error=f"internal error while scanning: {type(exc).__name__}", finished_at=utcnow())
             return False
 
-    with ScanProgress(db, scan_id, cancelled=cancelled) as tracker, \
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool:
-        results = list(pool.map(one, ids))
-    status = "done" if all(results) else ("failed" if not any(results) else "partial")
-    with db.session() as s:
-        scan = s.get(Scan, scan_id)
-        if scan.cancel_requested_at is not None:
-            status = "cancelled"
-        scan.status, scan.finished_at = status, utcnow()
+    results: list[bool] = []
+    finished = False
+    try:
+        prepared.update(prepare_all(db, settings, ids))
+        with ScanProgress(db, scan_id, cancelled=cancelled) as tracker, \
+                ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool:
+            results = list(pool.map(one, ids))
+        finished = True
+    finally:            # whatever happened, the scan ends with a final status, its hosts too
+        status = "done" if finished and all(results) else ("partial" if any(results) else "failed")
+        with db.session() as s:
+            scan = s.get(Scan, scan_id)
+            if scan is not None:
+                if not finished:
+                    for row in scan.hosts:
+                        if row.status in ("queued", "running"):
+                            row.status, row.stage, row.error_kind = "failed", None, "internal"
+                            row.error, row.finished_at = "internal error: the scan stopped", utcnow()
+                if scan.cancel_requested_at is not None:
+                    status = "cancelled"
+                scan.status = status
+                scan.finished_at = scan.finished_at if status == "cancelled" and scan.finished_at else utcnow()
     return status
 
 
@@ -463,8 +502,11 @@ def runner_id() -> str:
 
 
 def _start_time(pid: int) -> str:
+    """The process's start time (in clock ticks since boot); "?" when it is gone or a zombie
+    (dead, only not yet reaped by its parent)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return "?" if fields[0] in ("Z", "X") else fields[19]
     except (OSError, IndexError):
         return "?"
 
@@ -489,7 +531,7 @@ def mark_interrupted(db: Database) -> int:
         for scan in dead:
             for row in scan.hosts:
                 if row.status in ("queued", "running"):
-                    row.status, row.error_kind = "failed", "interrupted"
+                    row.status, row.error_kind, row.stage = "failed", "interrupted", None
                     row.error, row.finished_at = "the service stopped before this host's scan finished", utcnow()
                     count += 1
             scan.status, scan.finished_at = "failed", utcnow()

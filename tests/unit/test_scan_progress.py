@@ -25,16 +25,6 @@ def scan(app):
         return db, scan.id, [row.id for row in scan.hosts]
 
 
-@pytest.fixture
-def queued(app):
-    db = get_db(app)
-    with db.session() as s:
-        added = [hosts.add_host(s, CredentialCipher(app.config), {"name": n, "address": "10.213.66.10"})
-                 for n in ("a", "b", "c")]
-        scan = scans.create_scan(s, added)
-        return db, scan.id, [row.id for row in scan.hosts]
-
-
 def _stages(db, ids):
     with db.session() as s:
         return [(s.get(ScanHost, i).status, s.get(ScanHost, i).stage) for i in ids]
@@ -77,22 +67,3 @@ def test_a_cancel_stops_each_host_at_its_next_stage(scan, app):
             time.sleep(0.02)
         with pytest.raises(scans.ScanCancelled):
             tracker.stage(b, "measuring")
-
-
-def test_starts_are_written_unless_the_host_is_no_longer_queued(queued):
-    from migrator.models import utcnow
-    db, scan_id, (a, b, c) = queued
-    tracker = ScanProgress(db, scan_id)
-    at = utcnow()
-    for sid in (a, b, c):
-        tracker.start(sid, at)
-    tracker.stage(a, "probing")
-    with db.session() as s:
-        s.get(ScanHost, b).status = "cancelled"              # cancelled before the tick
-    tracker.forget(c)                                        # c finished before the tick
-    tracker.flush()
-    with db.session() as s:
-        rows = {i: s.get(ScanHost, i) for i in (a, b, c)}
-        assert (rows[a].status, rows[a].stage, rows[a].started_at is not None) == ("running", "probing", True)
-        assert (rows[b].status, rows[b].started_at) == ("cancelled", None)
-        assert (rows[c].status, rows[c].started_at) == ("queued", None)
