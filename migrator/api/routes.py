@@ -189,7 +189,8 @@ def update_group(group_id: int):
 
 @bp.delete(f"/groups/<{ID}:group_id>")
 @operation(role="admin", summary="Remove a group (its hosts stay)", tags=["groups"],
-           params=[path_id("group_id", "group")], responses={204: None})
+           description="Refused (409) while members reach their jump host through the group.",
+           params=[path_id("group_id", "group")], responses={204: None}, errors=(409,))
 def delete_group(group_id: int):
     with get_db(current_app).session() as s:
         groups.delete_group(s, groups.get_group(s, group_id))

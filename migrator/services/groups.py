@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from migrator.db import flush_unique
-from migrator.errors import InputError, NotFound
+from migrator.errors import Conflict, InputError, NotFound
 from migrator.models import Host, HostGroup
-from migrator.services.hosts import MAX_ID, check_jumps, find_hosts, find_jump
+from migrator.services.hosts import MAX_ID, check_jumps, effective_jump, find_hosts, find_jump, some_names
 from migrator.text import printable
 from migrator.services import audit
 
@@ -68,8 +68,10 @@ def _apply(session: Session, group: HostGroup, fields: Mapping[str, Any]) -> Non
         group.name = fields["name"]
     if "description" in fields:
         group.description = fields["description"]
+    before = list(group.hosts)
     if "hosts" in fields:
         group.hosts = find_hosts(session, fields["hosts"]) if fields["hosts"] else []
+    touched = list(dict.fromkeys(before + list(group.hosts)))   # members that left change route too
     if "credential" in fields:
         group.credential = find_credential(session, fields["credential"])
     if "jump" in fields:
@@ -77,12 +79,12 @@ def _apply(session: Session, group: HostGroup, fields: Mapping[str, Any]) -> Non
         before = group.jump_host
         group.jump_host = jump
         try:    # a group's jump host that is one of its members connects directly (hosts.effective_jump)
-            check_jumps(session, list(group.hosts))
+            check_jumps(session, touched)
         except InputError:
             group.jump_host = before
             raise
     elif "hosts" in fields:
-        check_jumps(session, list(group.hosts))
+        check_jumps(session, touched)
 
 
 def create_group(session: Session, data: Any) -> HostGroup:
@@ -111,7 +113,22 @@ def get_group(session: Session, group_id: int) -> HostGroup:
 
 
 def delete_group(session: Session, group: HostGroup) -> None:
-    """Forget the group; its hosts stay."""
+    """Forget the group; its hosts stay. Refused while members reach their jump host through it:
+    without it they would connect directly (or through another group's jump host), quietly."""
+    relying = []
+    for host in group.hosts:
+        now = effective_jump(host)
+        others = [g for g in host.groups if g is not group]
+        after = host.jump_host or next((g.jump_host for g in sorted(others, key=lambda g: g.id)
+                                        if g.jump_host is not None and g.jump_host is not host), None)
+        if now is not after:
+            relying.append(host.name)
+    if relying:
+        raise Conflict(f"group {printable(group.name, 60)!r} is how hosts {some_names(relying)} reach their jump host "
+                       f"{printable(group.jump_host.name, 60)!r}: without it they would connect another way; give "
+                       f"them a jump host of their own first (`migrator hosts jump NAME --via "
+                       f"{printable(group.jump_host.name, 60)}`) or clear the group's (`migrator hosts jump --group "
+                       f"{printable(group.name, 60)} --clear`)", "jump")
     audit.record(session, "group.delete", group.name, group_id=group.id)
     session.delete(group)
     session.flush()

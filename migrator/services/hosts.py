@@ -193,7 +193,7 @@ def effective_jump(host: Host) -> Host | None:
     group's jump host that is itself a member of the group connects directly."""
     if host.jump_host is not None:
         return host.jump_host
-    for group in host.groups:
+    for group in sorted(host.groups, key=lambda g: (g.id is None, g.id or 0)):   # as stored, not as sent
         if group.jump_host is not None and group.jump_host is not host:
             return group.jump_host
     return None
@@ -352,9 +352,10 @@ def host_dict(host: Host) -> dict[str, Any]:
 
 
 def jump_users(session: Session, host: Host) -> tuple[list[Host], list[HostGroup]]:
-    """The hosts and groups that name `host` as their jump host."""
+    """The hosts and groups (with members: an empty one reaches nobody) that name `host` as their
+    jump host."""
     users = session.scalars(select(Host).where(Host.jump_host_id == host.id).order_by(Host.name)).all()
-    groups = session.scalars(select(HostGroup).where(HostGroup.jump_host_id == host.id)
+    groups = session.scalars(select(HostGroup).where(HostGroup.jump_host_id == host.id, HostGroup.hosts.any())
                              .order_by(HostGroup.name)).all()
     return list(users), list(groups)
 

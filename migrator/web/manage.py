@@ -232,7 +232,11 @@ def remove_group(group_id: int):
     with db().session() as s:
         group = _get(s, HostGroup, group_id)
         name = group.name
-        groups.delete_group(s, group)
+        try:
+            groups.delete_group(s, group)
+        except InputError as exc:
+            flash(f"Group {name} was not deleted: {exc}", "error")
+            return redirect(url_for("web.inventory"))
     flash(f"Group {name} deleted; its hosts stay.", "ok")
     return redirect(url_for("web.inventory"))
 

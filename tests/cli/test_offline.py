@@ -252,6 +252,9 @@ def test_groups_add_list_remove(cli):
     rows = json.loads(cli("groups", "list", "--json").output)
     assert [(g["name"], [h["name"] for h in g["hosts"]], g["jump"]["name"]) for g in rows] == [
         ("private", ["a", "b"], "bastion-1")]
+    r = cli("groups", "remove", "private")                 # a and b reach bastion-1 through it
+    assert r.exit_code == 1 and "group 'private' is how hosts a, b reach their jump host 'bastion-1'" in r.output
+    assert cli("hosts", "jump", "--group", "private", "--clear").exit_code == 0
     r = cli("groups", "remove", "private")
     assert r.exit_code == 0 and "removed private; their hosts stay" in r.output
     assert len(json.loads(cli("hosts", "list", "--json").output)) == 3

@@ -125,7 +125,8 @@ def test_a_jump_host_in_use_cannot_be_removed(db, cipher):
         _add(s, cipher, "bastion-1")
         db1 = _add(s, cipher, "db-1", jump="bastion-1")
         _add(s, cipher, "db-2", jump="bastion-1")
-        groups.create_group(s, {"name": "private", "jump": "bastion-1"})
+        _add(s, cipher, "db-3")
+        groups.create_group(s, {"name": "private", "hosts": ["db-3"], "jump": "bastion-1"})
         db1_id = db1.id
     with db.session() as s:
         with pytest.raises(InputError, match="'bastion-1' is the jump host of hosts db-1, db-2 and groups private"):
@@ -141,7 +142,7 @@ def test_a_jump_host_in_use_cannot_be_removed(db, cipher):
         groups.update_group(s, groups.find_groups(s, ["private"])[0], {"jump": None})
         hosts.remove_hosts(s, hosts.find_hosts(s, ["db-2", "bastion-1", "db-1"]))
     with db.session() as s:
-        assert s.query(Host).count() == 0 and s.query(HostGroup).one().jump_host is None
+        assert [h.name for h in s.query(Host)] == ["db-3"] and s.query(HostGroup).one().jump_host is None
         assert s.query(AuditEvent).filter_by(action="host.delete").count() == 3
 
 
@@ -322,3 +323,35 @@ def test_import_jump_user_is_checked_against_the_credential_a_scan_uses(db, ciph
     with db.session() as s:
         with pytest.raises(InputError, match="jump 'root@cb' logs in as 'root', but jump host 'cb' logs in as 'svc'"):
             hosts.import_hosts(s, cipher, [{"name": "t2", "address": "10.213.81.10", "jump": "root@cb"}])
+
+
+def test_group_changes_never_leave_a_loop_or_drop_a_route_quietly(db, cipher):
+    """Paths a breaker found: removing a group, reordering a host's groups, emptying a group."""
+    from migrator.errors import Conflict
+    with db.session() as s:
+        for name in ("lp-a", "lp-b", "lp-x", "bastion"):
+            _add(s, cipher, name)
+        g1 = groups.create_group(s, {"name": "lg1", "hosts": ["lp-x"], "jump": "lp-a"})
+        groups.create_group(s, {"name": "lg2", "hosts": ["lp-x"], "jump": "lp-b"})
+        hosts.update_host(s, cipher, hosts.find_hosts(s, ["lp-b"])[0], {"jump": "lp-x"})
+        # lp-x reaches lp-a through lg1 (the first group); without lg1 it would go through lp-b: a loop
+        with pytest.raises(Conflict, match="group 'lg1' is how hosts lp-x reach their jump host 'lp-a'"):
+            groups.delete_group(s, g1)
+        with pytest.raises(InputError, match="loop"):
+            groups.update_group(s, g1, {"hosts": []})        # emptying it: the member that left loops
+    with db.session() as s:
+        x = hosts.find_hosts(s, ["lp-x"])[0]
+        with pytest.raises(InputError, match="loop"):      # leaving lg1: through lp-b, a loop
+            hosts.update_host(s, cipher, x, {"groups": ["lg2"]})
+    with db.session() as s:
+        for name in ("po-p", "po-q", "po-r"):
+            _add(s, cipher, name)
+        groups.create_group(s, {"name": "po-ga", "jump": "po-q"})
+        groups.create_group(s, {"name": "po-gb", "jump": "po-r"})
+        hosts.update_host(s, cipher, hosts.find_hosts(s, ["po-q"])[0], {"jump": "po-p"})
+        p = hosts.find_hosts(s, ["po-p"])[0]
+        with pytest.raises(InputError, match="loop"):      # the order sent is not the order stored (by id)
+            hosts.update_host(s, cipher, p, {"groups": ["po-gb", "po-ga"]})
+    with db.session() as s:                               # a group whose route is the same elsewhere goes
+        groups.create_group(s, {"name": "empty", "jump": "bastion"})
+        hosts.remove_host(s, hosts.find_hosts(s, ["bastion"])[0])     # an empty group reaches nobody
