@@ -332,8 +332,9 @@ def groups_list(obj: Context, as_json: bool) -> None:
         return
     for r in rows:
         extra = "".join(f"  {k} {r[k]['name']}" for k in ("credential", "jump") if r[k])
-        _echo(f"{r['id']:>4}  {r['name']}  ({len(r['hosts'])} host(s): "
-              f"{', '.join(h['name'] for h in r['hosts'][:10])}{' ...' if len(r['hosts']) > 10 else ''}){extra}")
+        members = (f"{len(r['hosts'])} host(s): {', '.join(h['name'] for h in r['hosts'][:10])}"
+                   f"{' ...' if len(r['hosts']) > 10 else ''}") if r["hosts"] else "no hosts"
+        _echo(f"{r['id']:>4}  {r['name']}  ({members}){extra}")
 
 
 @groups_group.command("add")

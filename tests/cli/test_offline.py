@@ -258,3 +258,5 @@ def test_groups_add_list_remove(cli):
     r = cli("groups", "remove", "private")
     assert r.exit_code == 0 and "removed private; their hosts stay" in r.output
     assert len(json.loads(cli("hosts", "list", "--json").output)) == 3
+    assert cli("groups", "add", "empty").exit_code == 0
+    assert "empty  (no hosts)" in cli("groups", "list").output
