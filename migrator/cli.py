@@ -65,6 +65,18 @@ class Group(click.Group):
             sys.exit(1)
 
 
+def listed_as_json_or_empty(rows: list, as_json: bool, empty: str) -> bool:
+    """The start every listing shares: the rows as JSON, or what to do when there are none. True
+    when that was all there is to print."""
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return True
+    if not rows:
+        click.echo(empty)
+        return True
+    return False
+
+
 def _safe_url(ctx: click.Context) -> str:
     """The database URL being used, with any password hidden."""
     obj = ctx.obj
@@ -253,11 +265,8 @@ def hosts_list(obj: Context, as_json: bool) -> None:
     """List hosts with the result of their last scan."""
     with obj.db.session() as s:
         rows = [findings.host_summary(s, h) for h in hosts.find_hosts(s, None)]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    if not rows:
-        click.echo("no hosts yet: add one with `migrator hosts add NAME --address ADDRESS --key KEYFILE`")
+    if listed_as_json_or_empty(rows, as_json,
+                               "no hosts yet: add one with `migrator hosts add NAME --address ADDRESS --key KEYFILE`"):
         return
     width = max(len("NAME"), *(len(r["name"]) for r in rows))
     target_width = max(len("ADDRESS"), *(len(f"{r['address']}:{r['port']}") for r in rows))
@@ -324,11 +333,8 @@ def groups_list(obj: Context, as_json: bool) -> None:
 
     with obj.db.session() as s:
         rows = [groups_service.group_dict(g) for g in s.query(HostGroup).order_by(HostGroup.name)]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    if not rows:
-        click.echo("no groups yet: `migrator groups add NAME --host HOST ...`, or import an inventory with groups")
+    if listed_as_json_or_empty(rows, as_json, "no groups yet: `migrator groups add NAME --host HOST ...`, "
+                                              "or import an inventory with groups"):
         return
     for r in rows:
         extra = "".join(f"  {k} {r[k]['name']}" for k in ("credential", "jump") if r[k])
@@ -394,11 +400,7 @@ def tokens_list(obj: Context, as_json: bool) -> None:
     """List API tokens (prefix, role, last use; never the secrets)."""
     with obj.db.session() as s:
         rows = [tokens.token_dict(t) for t in tokens.list_tokens(s)]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    if not rows:
-        click.echo("no tokens yet: `migrator tokens create NAME --role viewer|planner|admin`")
+    if listed_as_json_or_empty(rows, as_json, "no tokens yet: `migrator tokens create NAME --role viewer|planner|admin`"):
         return
     width = max(len(r["name"]) for r in rows)
     _echo(f"{'ID':>4}  {'NAME':<{width}}  {'ROLE':<7}  {'PREFIX':<12}  LAST USED")
@@ -460,11 +462,7 @@ def users_list(obj: Context, as_json: bool) -> None:
     """List users (role, whether disabled, last login; never the password hashes)."""
     with obj.db.session() as s:
         rows = [users.user_dict(u) for u in users.list_users(s)]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    if not rows:
-        click.echo("no users yet: `migrator users create NAME --role viewer|planner|admin`")
+    if listed_as_json_or_empty(rows, as_json, "no users yet: `migrator users create NAME --role viewer|planner|admin`"):
         return
     width = max(len(r["username"]) for r in rows)
     _echo(f"{'ID':>4}  {'NAME':<{width}}  {'ROLE':<7}  {'STATE':<8}  LAST LOGIN")
@@ -529,14 +527,10 @@ def apps(obj: Context, host, verdict, software, as_json) -> None:
     with obj.db.session() as s:
         rows = [findings.application_dict(a)
                 for a in findings.list_applications(s, host=host, verdict=verdict, software=software)]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
+    empty = "no applications match these filters" if host or verdict or software else \
+        "no applications yet: add hosts with `migrator hosts add`, then run `migrator scan`"
+    if listed_as_json_or_empty(rows, as_json, empty):
         return
-    if not rows:
-        if host or verdict or software:
-            click.echo("no applications match these filters")
-        else:
-            click.echo("no applications yet: add hosts with `migrator hosts add`, then run `migrator scan`")
     for r in rows:
         # one line per port: a listener on both 0.0.0.0 and :: is one port to a client
         ports = ", ".join(dict.fromkeys(f"{p['port']}/{p['protocol']} ({p['scope']})" for p in r["ports"])) \

@@ -2,8 +2,6 @@
 encrypts stored passwords. Registered on the main command by migrator.cli."""
 from __future__ import annotations
 
-import json
-
 import click
 from cryptography.fernet import Fernet
 
@@ -24,13 +22,11 @@ def register(main: click.Group, context_type: type) -> None:
     @pass_obj
     def audit_cmd(obj, actor, action, limit, as_json) -> None:
         """Show the audit log, newest first: who scanned, changed and exported what."""
+        from migrator.cli import listed_as_json_or_empty   # here: migrator.cli imports this module
+
         with obj.db.session() as s:
             rows = [audit.event_dict(e) for e in audit.list_events(s, limit=limit, actor=actor, action=action)]
-        if as_json:
-            click.echo(json.dumps(rows, indent=2))
-            return
-        if not rows:
-            click.echo("no audit events" + (" match" if actor or action else " yet"))
+        if listed_as_json_or_empty(rows, as_json, "no audit events" + (" match" if actor or action else " yet")):
             return
         for r in rows:
             detail = " ".join(f"{k}={_shown(v)}" for k, v in r["detail"].items())

@@ -35,11 +35,16 @@ def _fernet(key: str) -> Fernet:
         raise InputError("a credential key is not a valid Fernet key (32 url-safe base64-encoded bytes)") from None
 
 
+def _real(path: Path) -> Path:
+    """The file a symlinked key file points to (the one to replace), else the path itself."""
+    return path.resolve() if path.is_symlink() else path
+
+
 def write_key_file(path: Path, keys: list[str] | None = None, *, raw: bytes | None = None) -> None:
     """Replace the key file's content atomically (`keys`, one per line, or exactly `raw`), keeping
     the file's mode and owner (0600 for a new file) and writing through a symlink to its target.
     A failure leaves the file as it was and no temporary file behind."""
-    target = path.resolve() if path.is_symlink() else path
+    target = _real(path)
     data = raw if raw is not None else "".join(k + "\n" for k in keys or []).encode()
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
@@ -66,7 +71,7 @@ def write_key_file(path: Path, keys: list[str] | None = None, *, raw: bytes | No
 def key_file_lock(path: Path) -> Iterator[None]:
     """Only one key rotation at a time: a lock on the key file's directory (not on the file, which
     is replaced), refused at once when another process holds it."""
-    directory = (path.resolve() if path.is_symlink() else path).parent
+    directory = _real(path).parent
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError as exc:

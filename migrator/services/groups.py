@@ -115,14 +115,7 @@ def get_group(session: Session, group_id: int) -> HostGroup:
 def delete_group(session: Session, group: HostGroup) -> None:
     """Forget the group; its hosts stay. Refused while members reach their jump host through it:
     without it they would connect directly (or through another group's jump host), quietly."""
-    relying = []
-    for host in group.hosts:
-        now = effective_jump(host)
-        others = [g for g in host.groups if g is not group]
-        after = host.jump_host or next((g.jump_host for g in sorted(others, key=lambda g: g.id)
-                                        if g.jump_host is not None and g.jump_host is not host), None)
-        if now is not after:
-            relying.append(host.name)
+    relying = [h.name for h in group.hosts if effective_jump(h) is not effective_jump(h, without=group)]
     if relying:
         raise Conflict(f"group {printable(group.name, 60)!r} is how hosts {some_names(relying)} reach their jump host "
                        f"{printable(group.jump_host.name, 60)!r}: without it they would connect another way; give "

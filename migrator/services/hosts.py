@@ -188,12 +188,15 @@ def find_jump(session: Session, ref: Any, field: str = "jump") -> Host | None:
     return host
 
 
-def effective_jump(host: Host) -> Host | None:
-    """The host's own jump host, else the first of its groups' (by group id) that names one. A
-    group's jump host that is itself a member of the group connects directly."""
+def effective_jump(host: Host, without: HostGroup | None = None) -> Host | None:
+    """The host's own jump host, else the first of its groups' (by group id; not counting group
+    `without`) that names one. A group's jump host that is itself a member of the group connects
+    directly."""
     if host.jump_host is not None:
         return host.jump_host
     for group in sorted(host.groups, key=lambda g: (g.id is None, g.id or 0)):   # as stored, not as sent
+        if group is without:
+            continue
         if group.jump_host is not None and group.jump_host is not host:
             return group.jump_host
     return None

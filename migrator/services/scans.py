@@ -7,7 +7,6 @@ a person watching sees it live.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 import logging
 import os
 import secrets
@@ -16,6 +15,7 @@ import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -249,7 +249,7 @@ def is_transient(exc: CollectionError) -> bool:
 
 
 def _collect_with_retries(settings: Mapping[str, Any], target: SSHTarget, become: str,
-                          stage: Callable[[str, str], None], notify: Progress, name: str) -> Collected:
+                          stage: Callable[[str, str], None]) -> Collected:
     """collect(), tried again after transient failures: SCAN_RETRIES more times, waiting
     SCAN_RETRY_BACKOFF seconds, doubled each time. A cancel stops it before and after each wait
     (the stage callback raises ScanCancelled)."""
@@ -351,7 +351,7 @@ def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int, prog
         notify(name, label, detail)
 
     try:
-        return _scan_connected(db, settings, scan_host_id, prepared, started_at, stage, notify)
+        return _scan_connected(db, settings, scan_host_id, prepared, stage, notify)
     finally:
         if tracker is not None:
             tracker.forget(scan_host_id)
@@ -368,32 +368,22 @@ def _claim(db: Database, scan_host_id: int, started_at: datetime) -> bool:
 
 
 def _scan_connected(db: Database, settings: Mapping[str, Any], scan_host_id: int, prepared: Prepared,
-                    started_at: datetime, stage: Callable[[str, str], None], notify: Progress) -> bool:
-    """scan_host's part once the login is known: collect, analyze, store; every outcome recorded
-    (with the start time too: a tracker may not have written it yet)."""
+                    stage: Callable[[str, str], None], notify: Progress) -> bool:
+    """scan_host's part once the host is running: collect, analyze, store; every outcome recorded."""
     name, started = prepared.name, time.monotonic()
-
-    def finish(**fields: Any) -> None:
-        with db.session() as s:
-            row = s.get(ScanHost, scan_host_id)
-            if row is None:                 # its host was removed meanwhile
-                return
-            row.started_at = row.started_at or started_at
-            for k, v in fields.items():
-                setattr(row, k, v)
-
     try:
-        got = _collect_with_retries(settings, prepared.target, prepared.become, stage, notify, name)
+        got = _collect_with_retries(settings, prepared.target, prepared.become, stage)
     except CollectionError as exc:
         message = printable(str(exc))
         status = "cancelled" if isinstance(exc, ScanCancelled) else "failed"
-        finish(status=status, stage=None, error=message, error_kind=exc.kind, finished_at=utcnow())
+        _set(db, scan_host_id, status=status, stage=None, error=message, error_kind=exc.kind, finished_at=utcnow())
         notify(name, status, message)
         return False
     try:
         stage("analyzing", "")
     except ScanCancelled:
-        finish(status="cancelled", stage=None, error="scan cancelled", error_kind="cancelled", finished_at=utcnow())
+        _set(db, scan_host_id, status="cancelled", stage=None, error="scan cancelled", error_kind="cancelled",
+             finished_at=utcnow())
         notify(name, "cancelled", "scan cancelled")
         return False
     if got.newly_pinned:
@@ -410,7 +400,6 @@ def _scan_connected(db: Database, settings: Mapping[str, Any], scan_host_id: int
                                   duration_s=round(time.monotonic() - started, 3), bytes_in=got.bytes_in,
                                   findings=got.findings)
         row.status, row.stage, row.finished_at = "done", None, utcnow()
-        row.started_at = row.started_at or started_at
     stateful = sum(1 for a in findings.applications if a.stateful)
     unseen = f"; not seen: {'; '.join(findings.missing)}" if findings.missing else ""
     notify(name, "done", f"{len(findings.applications)} application(s), {stateful} stateful{unseen}")

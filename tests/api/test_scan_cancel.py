@@ -32,8 +32,8 @@ def test_a_host_reported_cancelled_is_never_scanned(app, monkeypatch):
     scan_id, ids = _scan(app, 12)
     scanned = []
 
-    def fake(settings, target, become, stage, notify, name):
-        scanned.append(name)
+    def fake(settings, target, become, stage):
+        scanned.append(target.name)
         time.sleep(0.05)
         raise ConnectError("cannot connect (Connection refused)")
     monkeypatch.setattr(scans, "_collect_with_retries", fake)
@@ -75,8 +75,8 @@ def test_a_cancel_stops_a_host_that_is_retrying(app, monkeypatch):
 def test_a_host_removed_during_its_scan_ends_the_scan_cleanly(app, monkeypatch):
     scan_id, ids = _scan(app, 3)
 
-    def remove_h1(settings, target, become, stage, notify, name):
-        if name == "h1":
+    def remove_h1(settings, target, become, stage):
+        if target.name == "h1":
             with get_db(app).session() as s:
                 hosts.remove_host(s, hosts.find_hosts(s, ["h1"])[0])
         raise ConnectError("cannot connect (Connection refused)")
