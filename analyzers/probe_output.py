@@ -22,6 +22,8 @@ Reading rules:
   limit hits) also reads as ``rc=None, truncated=True``.
 * A section that never ends (stream cut) stops at the next real begin/done marker.
   The first section of a name wins; later duplicates are ignored.
+* Version 3's bundles (whole files read in one grep, see analyzers/probe_bundle.py) are cut
+  back into the sections earlier versions printed, so every reader sees the same sections.
 
 Sub-records. unit_files and crontabs mark each file with ``@@NONCE@@ file PATH``;
 processes mark each process with ``@@NONCE@@ pid N`` and each of its files with
@@ -47,7 +49,7 @@ SUBRECORD_KINDS: dict[str, tuple[str, ...]] = {
     "processes": ("pid", "f"),
     "unit_files": ("file",),
     "crontabs": ("file",),
-    "configs": ("file",),
+    "configs": ("file", "f"),
     "certificates": ("file",),
 }
 KILLED = 137
@@ -138,6 +140,8 @@ def split_sections(data: bytes, nonce: str) -> SplitSections:
             close(match.start(), True)
     else:
         close(len(text), False)
+    from analyzers.probe_bundle import unbundle     # (it imports MARK from here)
+    unbundle(sections)
     return sections
 
 

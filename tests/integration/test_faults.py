@@ -4,7 +4,7 @@
   notools  a normal host without dpkg-query and systemctl
   drop     its sshd session is killed after 20000 bytes of the probe's output
   stall    20000 bytes of output arrive, then the command never ends
-  slow     `dpkg-query` hangs (a package database on a dead network mount): the probe runs past
+  slow     `uname` hangs (as a tool reading a dead network mount would): the probe runs past
            the per-command time limit
   ok-1     a plain host with Redis
 
@@ -37,7 +37,7 @@ FAULT_VMS = [
     VMSpec("notools", ("redis", "tools"), options={"tools": {"hide": ["dpkg-query", "systemctl"]}}),
     VMSpec("drop", ("sshfault",), options={"sshfault": {"mode": "drop", "bytes": 20000}}),
     VMSpec("stall", ("sshfault",), options={"sshfault": {"mode": "stall", "bytes": 20000}}),
-    VMSpec("slow", ("tools",), options={"tools": {"slow": {"dpkg-query": 600}}}),
+    VMSpec("slow", ("tools",), options={"tools": {"slow": {"uname": 600}}}),
 ]
 NO_PKG = "packages: no dpkg, rpm or apk; versions come from binaries only"
 NO_SYSTEMCTL = "systemctl: not available or systemd not running; unit files read from disk"
