@@ -6,9 +6,12 @@ import re
 import pytest
 
 from analyzers.facts import load_parsers
+from analyzers.probe_bundle import SINGLE_FILES
 from parser_fixtures import ROOT, SECTIONS
 
-PROBE_SECTIONS = sorted(set(re.findall(r"\b[rc]?sect ([a-z_0-9]+) ", (ROOT / "migrator/collect/probe.sh").read_text())))
+# the sections the probe prints itself, and those its bundles stand for (analyzers/probe_bundle.py)
+PROBE_SECTIONS = sorted(set(re.findall(r"\b[rc]?sect ([a-z_0-9]+) ", (ROOT / "migrator/collect/probe.sh").read_text()))
+                        | set(SINGLE_FILES.values()) | {"unit_files", "crontabs", "packages_dpkg"})
 
 
 def test_every_probe_section_has_a_parser_and_fixtures():
