@@ -39,7 +39,6 @@ UNIT_DIRS = ("/etc/systemd/system/", "/run/systemd/system/", "/lib/systemd/syste
 CRON_PATHS = ("/etc/crontab", "/etc/cron.d/", "/var/spool/cron/")
 FILE_CAP = {"unit_files": 262144, "crontabs": 262144, "configs": 65536}   # characters kept of each file
 
-_PART = re.compile("^" + re.escape(MARK) + r"f (bundle|files)\r?$", re.M)
 _WANT = {"unknown": "u", "install": "i", "hold": "h", "deinstall": "r", "purge": "p"}
 _STATUS = {"not-installed": "n", "config-files": "c", "half-installed": "H", "unpacked": "U",
            "half-configured": "F", "triggers-awaited": "W", "triggers-pending": "t", "installed": "i"}
@@ -49,16 +48,18 @@ _EFLAG = {"ok": " ", "reinstreq": "R"}
 def unbundle(sections: dict[str, Section]) -> None:
     """Replace version 3's bundles in `sections` (in place) by the sections they stand for."""
     procs = sections.get("processes")
-    if procs is not None and _PART.search(procs.text):
-        head, paths, files = _cut(procs.text)
+    bundle = _cut(procs.text) if procs is not None else None
+    if bundle is not None:
+        head, paths, files = bundle
         head, dpkg = _cut_part(head, "dpkg")
         sections["processes"] = Section("processes", head, procs.rc, procs.truncated)
         _add_files(sections, procs, paths, files)
         if dpkg is not None:
             _add(sections, Section("packages_dpkg", _dpkg(dpkg), procs.rc, procs.truncated))
     configs = sections.get("configs")
-    if configs is not None and _PART.search(configs.text):
-        head, paths, files = _cut(configs.text)
+    bundle = _cut(configs.text) if configs is not None else None
+    if bundle is not None:
+        _head, paths, files = bundle
         grouped = _group(paths, files)
         sections["configs"] = Section("configs", _records(grouped, FILE_CAP["configs"]), configs.rc, configs.truncated)
 
@@ -67,21 +68,18 @@ def _add(sections: dict[str, Section], section: Section) -> None:
     sections.setdefault(section.name, section)    # a section the probe printed itself wins
 
 
-def _cut(text: str) -> tuple[str, list[str], str]:
-    """(the text before the bundle, the bundle's paths, grep's output)."""
-    marks = {m.group(1): m for m in _PART.finditer(text)}
-    start = marks["bundle"].start() if "bundle" in marks else marks["files"].start()
-    head = text[:start]
-    if head.endswith("\n"):
-        head = head[:-1]            # the '\n' the probe prints before a part's marker
-    listed = text[marks["bundle"].end():marks["files"].start() if "files" in marks else len(text)] \
-        if "bundle" in marks else ""
-    files = text[marks["files"].end() + 1:] if "files" in marks else ""
-    return head, [p for p in listed.split("\n") if p.startswith("/")], files
+def _cut(text: str) -> tuple[str, list[str], str] | None:
+    """(the text before the bundle, the bundle's paths, grep's output); None without a bundle."""
+    head, files = _cut_part(text, "files")
+    head, listed = _cut_part(head, "bundle")
+    if files is None and listed is None:
+        return None
+    return head, [p for p in (listed or "").split("\n") if p.startswith("/")], files or ""
 
 
 def _cut_part(text: str, name: str) -> tuple[str, str | None]:
-    """(the text before part `name`, the part; None when there is no such part): the last part."""
+    """(the text before part `name`, without the '\\n' the probe prints before a part's marker;
+    everything after the marker line, None when there is no such part)."""
     match = re.search("^" + re.escape(MARK) + "f " + name + r"\r?$", text, re.M)
     if match is None:
         return text, None

@@ -96,7 +96,7 @@ probe_main() {
     return 0
   }
   # procs_code: every process's raw /proc files in four commands, whatever the number of
-  # processes (three marked parts). grep -aH prefixes every line with its file
+  # processes (three marked parts, proc_files, proc_links and proc_fdflags). grep -aH prefixes every line with its file
   # (/proc/PID/stat:...), so each line is known to be that process's whatever the file holds
   # (a NUL, a newline inside an argument); of status only the lines the analyzers read.
   # $2 is the package database (dpkg's status file, or "-") whose stanzas' Package, Version
@@ -165,12 +165,12 @@ printf "\n%s f files\n" "$M"
   # configs_code: the config files of the running applications: every path ending in a
   # config extension named on a command line (a whole argument, or the value of --flag=PATH
   # or key=PATH; a relative one is resolved against the process's cwd), then the well-known
-  # config files given as arguments (globs), each group after a "=NAME,NAME" argument and read
+  # config files listed in MW (globs), each group after a "=NAME,NAME" argument and read
   # only when a running process's name (/proc/PID/comm) starts with one of those NAMEs: the
-  # configs of software that is installed but not running cost time and bytes for nothing. Regular readable files only, never under
-  # /proc, /sys or /dev (also after resolving symlinks), never key material, each path once, at
-  # most 300 files: their paths ("f bundle"), then one `grep -aH` of them all ("f files"; the
-  # reader keeps 64 KiB of each).
+  # configs of software that is installed but not running cost time and bytes for nothing.
+  # Regular readable files only, never under /proc, /sys or /dev (also after resolving
+  # symlinks), never key material, each path once, at most 300 files: their paths
+  # ("f bundle"), then one `grep -aH` of them all ("f files"; the reader keeps 64 KiB of each).
   configs_code='M=$1
 set -- $MW
 NL="

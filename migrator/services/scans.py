@@ -309,26 +309,14 @@ def prepare_all(db: Database, settings: Mapping[str, Any], scan_host_ids: list[i
 
 def scan_host(db: Database, settings: Mapping[str, Any], scan_host_id: int, progress: Progress | None = None,
               tracker: ScanProgress | None = None, prepared: Prepared | None = None) -> bool:
-    """Scan one host; record the outcome on its ScanHost row. True when it succeeded. Under
-    run_scan, the login was `prepared` before, the host is claimed (queued -> running) in one
-    statement, and its `tracker` writes stage changes and reads the cancel flag in batches;
-    alone, each goes to the database as it happens."""
+    """Scan one host; record the outcome on its ScanHost row. True when it succeeded. Its login
+    was `prepared` by prepare_all (None: its row was gone by then), the host is claimed (queued ->
+    running) in one statement, and its `tracker` writes stage changes and reads the cancel flag in
+    batches (without one, each stage goes to the database as it happens)."""
     notify = progress or (lambda *a: None)
-    started_at = utcnow()
-    if prepared is None:
-        with db.session() as s:             # the host and what its login needs, in one query
-            row = s.get(ScanHost, scan_host_id, options=[joinedload(ScanHost.scan), *_LOGIN])
-            if row is None:                 # its host was removed before its turn
-                return False
-            cancelled = row.status == "cancelled" or row.scan.cancel_requested_at is not None
-            prepared = _prepare(row.host, CredentialCipher(settings))
-            if not cancelled and prepared.error is None:
-                row.status, row.stage, row.started_at = "running", "connecting", started_at
-        if cancelled:                       # cancelled before its turn: not scanned at all
-            _set(db, scan_host_id, status="cancelled", error_kind="cancelled", error="scan cancelled",
-                 finished_at=utcnow())
-            return False
-    elif not _claim(db, scan_host_id, started_at):
+    if prepared is None:                    # its host was removed before the scan began
+        return False
+    if not _claim(db, scan_host_id, utcnow()):
         notify(prepared.name, "cancelled", "not scanned: cancelled (or removed) before its turn")
         return False
     name, target = prepared.name, prepared.target
