@@ -677,7 +677,8 @@ def plan_group() -> None:
 
 
 @plan_group.command("export")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File (default: stdout).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+              help="File (default, or -: stdout); NOTES.md and the Dockerfiles go beside a regular file.")
 @click.option("--kustomize", "kustomize_dir", type=click.Path(file_okay=False, writable=True),
               help="Also write the plan as a Kustomize tree (one folder per start wave) into this directory.")
 @click.option("--host", "host_refs", multiple=True, help="Only these hosts (repeatable; default all).")
@@ -692,6 +693,7 @@ def plan_export(obj: Context, output, kustomize_dir, host_refs, namespace, overr
     from migrator.services import plans
 
     overrides = _read_overrides(overrides_file) if overrides_file else None
+    output = None if output == "-" else output
     if output and not Path(output).resolve().parent.is_dir():
         raise InputError(f"cannot write {output}: the directory {Path(output).resolve().parent} does not exist",
                          "output")
@@ -706,16 +708,22 @@ def plan_export(obj: Context, output, kustomize_dir, host_refs, namespace, overr
                                      network_policies=not no_network_policies) if kustomize_dir else {}
         plans.exported(s, plan, ", ".join(w for w, on in (("yaml", output or not kustomize_dir),
                                                           ("kustomize", kustomize_dir)) if on))
+    beside = bool(output) and (not Path(output).exists() or Path(output).is_file())
     if output:
         Path(output).write_text(text)
+    if beside:      # beside a regular file only: never next to /dev/null or another device
         for rel, content in sorted(files.items()):
             target = Path(output).resolve().parent / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content)
-        extra = f" with {', '.join(sorted(files))} beside it" if files else ""
+    if output:
+        extra = f" with {', '.join(sorted(files))} beside it" if beside and files else ""
         click.echo(f"plan {plan_id} written to {output}{extra}", err=True)
     elif not kustomize_dir:
         click.echo(text, nl=False)
+    if files and not beside:
+        click.echo(f"({len(files)} more file(s), NOTES.md and Dockerfiles, are written beside the plan "
+                   f"with -o FILE)", err=True)
     if kustomize_dir:
         root = Path(kustomize_dir)
         for rel, content in sorted(tree.items()):

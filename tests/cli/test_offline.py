@@ -260,3 +260,19 @@ def test_groups_add_list_remove(cli):
     assert len(json.loads(cli("hosts", "list", "--json").output)) == 3
     assert cli("groups", "add", "empty").exit_code == 0
     assert "empty  (no hosts)" in cli("groups", "list").output
+
+
+def test_plan_export_to_stdout_or_a_device_writes_no_files_beside_it(cli, tmp_path, monkeypatch):
+    """`-o -` is stdout, and nothing goes beside /dev/null: NOTES.md and the Dockerfiles are only
+    written next to a regular file, and the command says where they would go."""
+    _imported(cli)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    r = cli("plan", "export", "-o", "-")
+    assert r.exit_code == 0 and "kind: StatefulSet" in r.output, r.output
+    assert "written beside the plan with -o FILE" in r.output
+    assert list(work.iterdir()) == []
+    r = cli("plan", "export", "-o", "/dev/null")
+    assert r.exit_code == 0 and "written to /dev/null\n" in r.output and "beside it" not in r.output, r.output
+    assert not Path("/dev/NOTES.md").exists() and not Path("/dev/dockerfiles").exists()
