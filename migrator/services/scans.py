@@ -126,10 +126,15 @@ def cancel_scan(session, scan: Scan) -> Scan:
         audit.record(session, "scan.cancel", f"scan {scan.id}", scan_id=scan.id)
     scan.cancel_requested_at = scan.cancel_requested_at or now
     runner_gone = scan.status == "running" and _runner_gone(scan.runner)   # nobody will stop them
-    for row in scan.hosts:
-        if row.status == "queued" or (row.status == "running" and runner_gone):
-            row.status, row.error_kind, row.error, row.finished_at = "cancelled", "cancelled", "scan cancelled", now
-            row.stage = None
+    # One conditional statement, as a worker claims a host (_claim): a host claimed meanwhile is
+    # not overwritten, so what this reports cancelled is never scanned.
+    session.execute(update(ScanHost).where(ScanHost.scan_id == scan.id,
+                                           ScanHost.status.in_(("queued", "running") if runner_gone else ("queued",)))
+                    .values(status="cancelled", error_kind="cancelled", error="scan cancelled", finished_at=now,
+                            stage=None), execution_options={"synchronize_session": False})
+    for row in scan.hosts:          # read again, all in the one query that reloads the list
+        session.expire(row)
+    session.expire(scan, ["hosts"])
     if not any(row.status == "running" for row in scan.hosts):
         scan.status, scan.finished_at = "cancelled", scan.finished_at or now
     session.flush()
