@@ -77,6 +77,11 @@ def listed_as_json_or_empty(rows: list, as_json: bool, empty: str) -> bool:
     return False
 
 
+def _warn(warnings: list[str]) -> None:
+    for w in warnings:
+        click.secho(f"warning: {w}", err=True, fg="yellow")
+
+
 def _safe_url(ctx: click.Context) -> str:
     """The database URL being used, with any password hidden."""
     obj = ctx.obj
@@ -197,6 +202,7 @@ def hosts_add(obj: Context, name, address, port, username, key_path, agent, ask_
         host = hosts.add_host(s, CredentialCipher(obj.config), data)
         via = f" through jump host {host.jump_host.name}" if host.jump_host else ""
         click.echo(f"added host {host.id}: {host.name} ({host.address}:{host.port}){via}")
+        _warn(hosts.same_machine_warnings(s, [host]))
 
 
 @hosts_group.command("jump")
@@ -256,6 +262,7 @@ def hosts_import(obj: Context, file: str, fmt: str | None) -> None:
     with obj.db.session() as s:
         added = hosts.import_hosts(s, CredentialCipher(obj.config), records)
         click.echo(f"added {len(added)} host(s): {', '.join(h.name for h in added)}")
+        _warn(hosts.same_machine_warnings(s, added))
 
 
 @hosts_group.command("list")
@@ -731,8 +738,7 @@ def plan_export(obj: Context, output, kustomize_dir, host_refs, namespace, overr
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content)
         click.echo(f"plan {plan_id}: {len(tree)} files written under {root} (kubectl apply -k {root})", err=True)
-    for w in warnings:
-        click.secho(f"warning: {w}", err=True, fg="yellow")
+    _warn(warnings)
     for p in problems:
         click.secho(f"invalid: {p['kind']}/{p['name']}: {p['path']}: {p['message']}", err=True, fg="red")
     if problems:

@@ -370,6 +370,21 @@ def some_names(names: list[str], most: int = 5) -> str:
     return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
+def same_machine_warnings(session: Session, added: list[Host]) -> list[str]:
+    """A warning for each added host whose address and port another host of the inventory has:
+    the same machine twice. Scanned as both, its addresses belong to two hosts, and the estate
+    then counts its own peers as outside the inventory."""
+    out = []
+    for host in added:
+        others = session.scalars(select(Host.name).where(Host.address == host.address, Host.port == host.port,
+                                                         Host.id != host.id).order_by(Host.name)).all()
+        if others:
+            out.append(f"{printable(host.name, 60)} has the address of {some_names(list(others))} "
+                       f"({printable(host.address, 80)}:{host.port}): scanning the same machine as two hosts makes "
+                       f"the estate read its peers as outside the inventory; keep one of them")
+    return out
+
+
 def remove_hosts(session: Session, hosts: list[Host]) -> None:
     """Forget hosts with their scans, snapshots and findings (the database cascades). A host still
     named as the jump host of a host or group that stays is refused: removing it would quietly make

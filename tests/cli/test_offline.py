@@ -273,6 +273,27 @@ def test_plan_export_to_stdout_or_a_device_writes_no_files_beside_it(cli, tmp_pa
     assert r.exit_code == 0 and "kind: StatefulSet" in r.output, r.output
     assert "written beside the plan with -o FILE" in r.output
     assert list(work.iterdir()) == []
+    def stamps():        # (another process may have left them there; this export must not touch them)
+        return [p.stat().st_mtime_ns if p.exists() else None for p in (Path("/dev/NOTES.md"), Path("/dev/dockerfiles"))]
+
+    before = stamps()
     r = cli("plan", "export", "-o", "/dev/null")
     assert r.exit_code == 0 and "written to /dev/null\n" in r.output and "beside it" not in r.output, r.output
-    assert not Path("/dev/NOTES.md").exists() and not Path("/dev/dockerfiles").exists()
+    assert stamps() == before
+
+
+def test_a_second_host_for_the_same_machine_is_warned_about(cli, tmp_path):
+    assert cli("hosts", "add", "app-1", "--address", "10.213.66.10").exit_code == 0
+    r = cli("hosts", "add", "app-1-sudo", "--address", "10.213.66.10", "--user", "ops", "--sudo")
+    assert r.exit_code == 0, r.output
+    assert ("warning: app-1-sudo has the address of app-1 (10.213.66.10:22): scanning the same machine as two "
+            "hosts makes the estate read its peers as outside the inventory; keep one of them") in r.output
+    r = cli("hosts", "add", "other-port", "--address", "10.213.66.10", "--port", "2222")
+    assert r.exit_code == 0 and "warning" not in r.output, r.output       # another port: another machine
+    inventory = tmp_path / "inv.json"
+    inventory.write_text(json.dumps({"hosts": [{"name": "app-2", "address": "10.213.66.10"},
+                                               {"name": "db-9", "address": "10.213.66.99"}]}))
+    r = cli("hosts", "import", str(inventory))
+    assert r.exit_code == 0 and "added 2 host(s)" in r.output, r.output
+    assert "warning: app-2 has the address of app-1, app-1-sudo (10.213.66.10:22)" in r.output
+    assert "db-9 has" not in r.output
